@@ -1,0 +1,211 @@
+/**
+ * The only module that reads `process.env`.
+ *
+ * Every variable is declared once in {@link VARIABLES}: its default, its parser and a
+ * line of documentation (the README table is checked against this list by a test).
+ * `parseConfig` reports every problem at once; `loadConfig` prints them and exits
+ * non-zero, so a mistyped deployment fails at start, not on the first request.
+ */
+import path from 'node:path';
+
+export type NodeEnv = 'development' | 'test' | 'production';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly host: string;
+  readonly port: number;
+  /** Absolute path of the data folder (embedded database, outbox, generated dev keys). */
+  readonly dataDir: string;
+  /** PostgreSQL URL of the data database (schemas licensing, reporting); unset = embedded. */
+  readonly databaseUrl: string | undefined;
+  /** PostgreSQL URL of the auth database (schema auth); unset = same as the data database. */
+  readonly authDatabaseUrl: string | undefined;
+  readonly logLevel: LogLevel;
+  /** Apply pending migrations when the server starts. */
+  readonly migrateOnStart: boolean;
+  /** Maximum connections per database pool. */
+  readonly dbPoolMax: number;
+  /** Largest accepted request body, in bytes. */
+  readonly bodyLimitBytes: number;
+  /** How long shutdown waits for in-flight requests, in milliseconds. */
+  readonly shutdownTimeoutMs: number;
+  /** Serve GraphiQL on GET /graphql to browsers. */
+  readonly graphiql: boolean;
+  /** Allow schema introspection. */
+  readonly introspection: boolean;
+  /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs); empty = none. */
+  readonly trustProxy: readonly string[];
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Variable<K extends keyof Config> {
+  readonly key: K;
+  /** Default as the user would write it in the environment; undefined = optional, no default. */
+  readonly default: ((env: Env) => string | undefined) | string | undefined;
+  readonly parse: (raw: string) => Config[K];
+  readonly doc: string;
+}
+
+class InvalidValue extends Error {}
+
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (raw: string): T => {
+    if ((values as string[]).includes(raw)) return raw as T;
+    throw new InvalidValue(`must be one of ${values.join(', ')}`);
+  };
+
+const integer =
+  (min: number, max: number) =>
+  (raw: string): number => {
+    if (!/^\d+$/.test(raw.trim())) throw new InvalidValue('must be a whole number');
+    const n = Number(raw);
+    if (n < min || n > max) throw new InvalidValue(`must be between ${min} and ${max}`);
+    return n;
+  };
+
+const boolean = (raw: string): boolean => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new InvalidValue('must be true or false');
+};
+
+const postgresUrl = (raw: string): string => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InvalidValue('must be a URL such as postgres://user@host:5432/db');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new InvalidValue('must start with postgres:// or postgresql://');
+  }
+  return raw;
+};
+
+const isProduction = (env: Env) => env.NODE_ENV === 'production';
+
+/** Every variable Strongroom reads, in README order. */
+export const VARIABLES = {
+  NODE_ENV: {
+    key: 'nodeEnv',
+    default: 'development',
+    parse: oneOf<NodeEnv>('development', 'test', 'production'),
+    doc: '`development`, `test` or `production`; production turns off GraphiQL and introspection by default',
+  },
+  HOST: { key: 'host', default: '127.0.0.1', parse: (raw) => raw, doc: 'Address to listen on (use `0.0.0.0` in a container)' },
+  PORT: { key: 'port', default: '4000', parse: integer(0, 65535), doc: 'TCP port; 0 picks a free one' },
+  DATA_DIR: {
+    key: 'dataDir',
+    default: './data',
+    parse: (raw) => path.resolve(raw),
+    doc: 'Folder for the embedded database, the mail outbox and generated development keys',
+  },
+  DATABASE_URL: {
+    key: 'databaseUrl',
+    default: undefined,
+    parse: postgresUrl,
+    doc: 'PostgreSQL URL of the data database (schemas `licensing`, `reporting`); unset: embedded PGlite under `DATA_DIR`',
+  },
+  AUTH_DATABASE_URL: {
+    key: 'authDatabaseUrl',
+    default: undefined,
+    parse: postgresUrl,
+    doc: 'PostgreSQL URL of the auth database (schema `auth`); unset: the data database holds it',
+  },
+  LOG_LEVEL: {
+    key: 'logLevel',
+    default: (env) => (env.NODE_ENV === 'test' ? 'warn' : 'info'),
+    parse: oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    doc: 'pino level: `fatal` … `trace`, or `silent`',
+  },
+  MIGRATE_ON_START: {
+    key: 'migrateOnStart',
+    default: 'true',
+    parse: boolean,
+    doc: 'Apply pending migrations at start; when false, start refuses a database that is behind',
+  },
+  DB_POOL_MAX: { key: 'dbPoolMax', default: '10', parse: integer(1, 1000), doc: 'Connections per database pool' },
+  BODY_LIMIT_BYTES: {
+    key: 'bodyLimitBytes',
+    default: String(1024 * 1024),
+    parse: integer(1024, 1024 * 1024 * 1024),
+    doc: 'Largest request body in bytes (1 MiB); larger gets 413',
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    key: 'shutdownTimeoutMs',
+    default: '10000',
+    parse: integer(0, 600_000),
+    doc: 'How long SIGTERM waits for in-flight requests before closing connections (ms)',
+  },
+  GRAPHIQL: {
+    key: 'graphiql',
+    default: (env) => String(!isProduction(env)),
+    parse: boolean,
+    doc: 'Serve GraphiQL to browsers on `GET /graphql` (default: on unless production)',
+  },
+  INTROSPECTION: {
+    key: 'introspection',
+    default: (env) => String(!isProduction(env)),
+    parse: boolean,
+    doc: 'Allow schema introspection (default: on unless production)',
+  },
+  TRUST_PROXY: {
+    key: 'trustProxy',
+    default: '',
+    parse: (raw) => Object.freeze(raw.split(',').map((s) => s.trim()).filter(Boolean)),
+    doc: 'Comma-separated addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is believed; empty: the socket address is the client',
+  },
+} satisfies { [name: string]: Variable<keyof Config> };
+
+/** Thrown by {@link parseConfig} with every problem found. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses an environment into a frozen {@link Config}; throws {@link ConfigError} listing every invalid variable. */
+export function parseConfig(env: Env): Config {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable<keyof Config>][]) {
+    const given = env[name];
+    const raw =
+      given !== undefined && given !== ''
+        ? given
+        : typeof variable.default === 'function'
+          ? variable.default(env)
+          : variable.default;
+    if (raw === undefined) {
+      out[variable.key] = undefined;
+      continue;
+    }
+    try {
+      out[variable.key] = variable.parse(raw);
+    } catch (err) {
+      if (!(err instanceof InvalidValue)) throw err;
+      // Never echo the value: a URL may carry a password.
+      problems.push(`${name} ${err.message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(out) as unknown as Config;
+}
+
+/** Reads `process.env`; on invalid values prints every problem and exits with status 78 (EX_CONFIG). */
+export function loadConfig(overrides: Env = {}): Config {
+  try {
+    return parseConfig({ ...process.env, ...overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}
