@@ -1,0 +1,16 @@
+/** The per-request context every resolver receives. Built in src/http/graphql.ts. */
+import type { Logger } from './logger.ts';
+import type { Services } from './services/index.ts';
+
+export interface Context {
+  /** Correlates the log line of this operation (also sent back as `x-request-id`). */
+  readonly requestId: string;
+  /** Client address: the socket's, or X-Forwarded-For's when TRUST_PROXY names the proxy. */
+  readonly ip: string;
+  /** The device identifier the client sent in `x-device-id`, if any. */
+  readonly deviceId: string | null;
+  /** Aborted when the client disconnects; heavy work follows it. */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  readonly services: Services;
+}

@@ -1,0 +1,85 @@
+/**
+ * Process entry: read config, open the databases, migrate, serve, and shut down cleanly
+ * on SIGTERM/SIGINT (exit 0). Everything long-lived is created here and closed here.
+ */
+import path from 'node:path';
+import { loadConfig } from './config.ts';
+import { DatabaseUnavailableError, openDatabases, type Databases } from './db/client.ts';
+import { DataDirInUseError } from './db/embedded.ts';
+import { migrateDatabase, migrationStatus } from './db/migrate.ts';
+import { describeForLog } from './errors.ts';
+import { createLogger } from './logger.ts';
+import { createServer, type StrongroomServer } from './server.ts';
+
+const config = loadConfig();
+const logger = createLogger(config.logLevel);
+
+async function prepareDatabases(databases: Databases): Promise<void> {
+  for (const database of [databases.data, databases.auth]) {
+    if (config.migrateOnStart) {
+      const applied = await migrateDatabase(database);
+      logger.info({ database: database.name, applied }, applied.length ? 'migrations applied' : 'database up to date');
+    } else {
+      const status = await migrationStatus(database);
+      if (status.pending.length > 0) {
+        throw new Error(
+          `The ${database.name} database is missing migrations ${status.pending.map((m) => m.tag).join(', ')}; run npm run db:migrate or set MIGRATE_ON_START=true.`,
+        );
+      }
+    }
+  }
+}
+
+async function start(): Promise<void> {
+  const startedAt = performance.now();
+  let databases: Databases | undefined;
+  let server: StrongroomServer | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    try {
+      await server?.close();
+      await databases?.close();
+      logger.info('stopped');
+      logger.flush();
+      process.exit(0);
+    } catch (err) {
+      logger.error(describeForLog(err), 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  try {
+    databases = await openDatabases({
+      databaseUrl: config.databaseUrl,
+      authDatabaseUrl: config.authDatabaseUrl,
+      embeddedDir: path.join(config.dataDir, 'db'),
+      poolMax: config.dbPoolMax,
+    });
+    if (databases.embedded) logger.info({ dataDir: databases.embedded.dataDir }, 'using the embedded database (set DATABASE_URL for PostgreSQL)');
+    await prepareDatabases(databases);
+    server = await createServer({ config, logger, databases });
+    const url = await server.listen();
+    logger.info({ url: `${url}/graphql`, startupMs: Math.round(performance.now() - startedAt) }, 'Strongroom is ready');
+    if (process.stdout.isTTY || config.nodeEnv === 'development') {
+      process.stderr.write(`\nStrongroom is listening on ${url}/graphql  (GraphiQL: open it in a browser)\n\n`);
+    }
+  } catch (err) {
+    if (err instanceof DatabaseUnavailableError || err instanceof DataDirInUseError) {
+      logger.fatal(err.message);
+      process.stderr.write(`${err.message}\n`);
+    } else {
+      logger.fatal(describeForLog(err), 'start failed');
+      process.stderr.write(`Start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    await server?.close().catch(() => {});
+    await databases?.close().catch(() => {});
+    process.exit(1);
+  }
+}
+
+void start();

@@ -1,0 +1,19 @@
+/** All services, built once per process from long-lived resources. Resolvers reach them through the context. */
+import type { Config } from '../config.ts';
+import type { Databases } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import { createSystemService, type SystemService } from './system.ts';
+
+export interface Services {
+  readonly system: SystemService;
+}
+
+export interface ServiceDeps {
+  readonly config: Config;
+  readonly databases: Databases;
+  readonly logger: Logger;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  return { system: createSystemService(deps.databases) };
+}
