@@ -32,7 +32,7 @@ export function fixtureSetNames(steps: readonly FixtureStep[]): string[] {
 }
 
 /**
- * The steps in dependency order; among steps free to run, registration order is kept.
+ * The steps in dependency order: each time, the earliest-registered step whose dependencies have run.
  * A duplicate name, an unknown dependency or a cycle is a programming error (TypeError).
  */
 export function orderSteps(steps: readonly FixtureStep[]): FixtureStep[] {
