@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { StrongroomError } from '../../src/errors.ts';
-import { aLicence } from '../helpers/builders.ts';
+import { aLicence, unique } from '../helpers/builders.ts';
 import { useTestDatabases } from '../helpers/isolation.ts';
 
 const code = (err: unknown) => (err instanceof StrongroomError ? err.code : err);
@@ -15,8 +15,9 @@ describe('licences, each test in its own rolled-back transaction', () => {
   // The next two tests write the same unique id: both pass, in either order, only because
   // each one's writes are rolled back when it ends.
   test('a licence is created with its defaults and can be read back', async () => {
-    const licence = await aLicence().forUser('alice').forApplication('Atlas Desktop').withUniqueId('ISOLATED-1').create();
-    assert.equal(licence.username, 'alice');
+    const alice = unique('alice');
+    const licence = await aLicence().forUser(alice).forApplication('Atlas Desktop').withUniqueId('ISOLATED-1').create();
+    assert.equal(licence.username, alice);
     assert.equal(licence.active, true);
     assert.equal(licence.expiresAt, null);
     const read = await t.services.licences.get(licence.id);
@@ -30,10 +31,12 @@ describe('licences, each test in its own rolled-back transaction', () => {
   });
 
   test('a second licence for the same user and application is BAD_USER_INPUT, and the test carries on', async () => {
-    await aLicence().forUser('bob').forApplication('Beacon CLI').create();
-    await assert.rejects(aLicence().forUser('bob').forApplication('Beacon CLI').create(), (err) => code(err) === 'BAD_USER_INPUT');
+    // Unique names: a reused database (TEST_REUSE_DB=1) may hold anyone's licences, the demo set's included.
+    const bob = unique('bob');
+    await aLicence().forUser(bob).forApplication('Beacon CLI').create();
+    await assert.rejects(aLicence().forUser(bob).forApplication('Beacon CLI').create(), (err) => code(err) === 'BAD_USER_INPUT');
     // The failed insert did not abort the test's transaction.
-    assert.equal((await aLicence().forUser('bob').forApplication('Compass Server').create()).username, 'bob');
+    assert.equal((await aLicence().forUser(bob).forApplication('Compass Server').create()).username, bob);
   });
 
   test('empty fields and unknown licences are refused with codes', async () => {
@@ -83,14 +86,14 @@ describe('licences, each test in its own rolled-back transaction', () => {
     const before = await count('licensing.licences');
     await assert.rejects(
       db.transaction(async (tx) => {
-        await tx.execute(sql`insert into licensing.licences (username, application, unique_id, licence_key) values ('tx', 'A', ${'TX-' + Date.now()}, 'k')`);
+        await tx.execute(sql`insert into licensing.licences (username, application, unique_id, licence_key) values (${unique('tx')}, 'A', ${unique('TX')}, 'k')`);
         throw new Error('abandon');
       }),
       /abandon/,
     );
     assert.equal(await count('licensing.licences'), before, 'a rolled-back application transaction leaves nothing');
     await db.transaction(async (tx) => {
-      await tx.execute(sql`insert into licensing.licences (username, application, unique_id, licence_key) values ('tx', 'B', ${'TX2-' + Date.now()}, 'k')`);
+      await tx.execute(sql`insert into licensing.licences (username, application, unique_id, licence_key) values (${unique('tx')}, 'B', ${unique('TX')}, 'k')`);
     });
     assert.equal(await count('licensing.licences'), before + 1, 'a committed one is visible to the rest of the test');
   });
