@@ -2,21 +2,31 @@
  * `npm test`: prepares the databases, runs every test file with node's test runner, and
  * cleans up even when tests fail.
  *
- * - DATABASE_URL set: creates fresh databases on that server (strongroom_test_<random>:
- *   one for data and one for auth, so the suite proves the two are kept apart), migrates
- *   them, and drops them at the end.
+ * Default mode (Django's test runner):
+ * - DATABASE_URL set: creates fresh databases on that server (strongroom_test_<random>_data
+ *   and _auth, so the suite proves the two are kept apart), migrates them, and drops them
+ *   at the end, with any scratch database or role a test made under the same prefix.
  * - DATABASE_URL unset: an in-memory PGlite served on a socket, migrated.
  *
- * Test files receive TEST_DATABASE_URL and TEST_AUTH_DATABASE_URL.
+ * Reuse mode, `TEST_REUSE_DB=1` (Django's `--keepdb` with a no-migration runner): the
+ * configured databases (DATABASE_URL / AUTH_DATABASE_URL, or the embedded one under
+ * DATA_DIR) are used as they are — nothing is created, migrated or dropped. First their
+ * applied migrations are compared with the repo's; any difference stops the run (exit 1)
+ * with each missing or unknown migration named.
+ *
+ * Test files receive TEST_DATABASE_URL and TEST_AUTH_DATABASE_URL; in default PostgreSQL
+ * mode also TEST_SERVER_URL and TEST_DB_PREFIX, for tests that need scratch databases.
+ * Tests isolate themselves with per-test transactions (test/helpers/isolation.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { openDatabase } from '../src/db/client.ts';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.ts';
-import { migrateDatabase } from '../src/db/migrate.ts';
+import { loadConfig } from '../src/config.ts';
+import { openDatabase, type Database } from '../src/db/client.ts';
+import { embeddedUrl, startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.ts';
+import { describeMismatch, migrateDatabase, migrationStatus } from '../src/db/migrate.ts';
 
 const root = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -40,61 +50,139 @@ interface Prepared {
   dataUrl: string;
   authUrl: string;
   label: string;
+  /** Extra environment for the test files. */
+  env: Record<string, string>;
+  /** Migrate before the run (default mode) or compare migrations and refuse (reuse mode). */
+  check(): Promise<string[]>;
   cleanup(): Promise<void>;
 }
 
-async function preparePostgres(serverUrl: string): Promise<Prepared> {
-  const suffix = randomBytes(4).toString('hex');
-  const names = { data: `strongroom_test_${suffix}_data`, auth: `strongroom_test_${suffix}_auth` };
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  for (const name of Object.values(names)) await admin.query(`create database "${name}"`);
-  await admin.end();
-  const dataUrl = withDatabase(serverUrl, names.data);
-  const authUrl = withDatabase(serverUrl, names.auth);
-  return {
-    dataUrl,
-    authUrl,
-    label: `PostgreSQL (${names.data}, ${names.auth})`,
-    async cleanup() {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      for (const name of Object.values(names)) await c.query(`drop database if exists "${name}" with (force)`);
-      await c.end();
-    },
-  };
-}
-
-async function preparePglite(): Promise<Prepared & { embedded: EmbeddedPostgres }> {
-  const embedded = await startEmbeddedPostgres(undefined);
-  const { host, port, user, database } = embedded.connection;
-  const url = `postgres://${user}@localhost:${port}/${database}?host=${encodeURIComponent(String(host))}`;
-  return { dataUrl: url, authUrl: url, label: 'embedded PGlite (in memory)', embedded, cleanup: () => embedded.close() };
-}
-
-async function migrate(prepared: Prepared): Promise<void> {
-  const data = await openDatabase('data', { connectionString: prepared.dataUrl }, 2);
-  const auth = await openDatabase('auth', { connectionString: prepared.authUrl }, 2);
+async function withBoth<T>(dataUrl: string, authUrl: string, fn: (dbs: Database[]) => Promise<T>): Promise<T> {
+  const data = await openDatabase('data', { connectionString: dataUrl }, 2);
+  const auth = await openDatabase('auth', { connectionString: authUrl }, 2).catch(async (err: unknown) => {
+    await data.pool.end();
+    throw err;
+  });
   try {
-    await migrateDatabase(data);
-    await migrateDatabase(auth);
+    return await fn([data, auth]);
   } finally {
     await data.pool.end();
     await auth.pool.end();
   }
 }
 
+const migrateBoth = (dataUrl: string, authUrl: string) =>
+  withBoth(dataUrl, authUrl, async (dbs) => {
+    for (const d of dbs) await migrateDatabase(d);
+    return [];
+  });
+
+async function preparePostgres(serverUrl: string): Promise<Prepared> {
+  const prefix = `strongroom_test_${randomBytes(4).toString('hex')}`;
+  const names = { data: `${prefix}_data`, auth: `${prefix}_auth` };
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    for (const name of Object.values(names)) await admin.query(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const dataUrl = withDatabase(serverUrl, names.data);
+  const authUrl = withDatabase(serverUrl, names.auth);
+  return {
+    dataUrl,
+    authUrl,
+    label: `PostgreSQL (${names.data}, ${names.auth})`,
+    env: { TEST_SERVER_URL: serverUrl, TEST_DB_PREFIX: prefix },
+    check: () => migrateBoth(dataUrl, authUrl),
+    async cleanup() {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      try {
+        // Ours and every scratch database or role a test made under the same prefix.
+        const like = `${prefix.replace(/_/g, '\\_')}%`;
+        const dbs = await c.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [like]);
+        for (const { datname } of dbs.rows) await c.query(`drop database if exists "${datname}" with (force)`);
+        const roles = await c.query<{ rolname: string }>(`select rolname from pg_roles where rolname like $1`, [like]);
+        for (const { rolname } of roles.rows) await c.query(`drop role if exists "${rolname}"`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+async function preparePglite(): Promise<Prepared> {
+  const embedded = await startEmbeddedPostgres(undefined);
+  const url = embeddedUrl(embedded);
+  return {
+    dataUrl: url,
+    authUrl: url,
+    label: 'embedded PGlite (in memory)',
+    env: {},
+    check: () => migrateBoth(url, url),
+    cleanup: () => embedded.close(),
+  };
+}
+
+/** Reuse mode: the configured databases as they are; `check` compares migrations and changes nothing. */
+class ReuseRefused extends Error {}
+
+async function prepareReuse(): Promise<Prepared> {
+  const config = loadConfig();
+  let embedded: EmbeddedPostgres | undefined;
+  let dataUrl = config.databaseUrl;
+  if (!dataUrl) {
+    const dir = path.join(config.dataDir, 'db');
+    // Opening a missing folder would create a database: refuse instead.
+    if (!existsSync(path.join(dir, 'pglite', 'PG_VERSION'))) {
+      throw new ReuseRefused(`TEST_REUSE_DB=1: there is no embedded database in ${dir} to reuse. Run npm run db:migrate (or npm run db:reset) first, or set DATABASE_URL.`);
+    }
+    embedded = await startEmbeddedPostgres(dir);
+    dataUrl = embeddedUrl(embedded);
+  }
+  const authUrl = config.authDatabaseUrl ?? dataUrl;
+  const url = dataUrl;
+  return {
+    dataUrl,
+    authUrl,
+    label: `reused as they are: ${embedded ? `embedded PGlite in ${embedded.dataDir}` : 'DATABASE_URL'}${config.authDatabaseUrl ? ' and AUTH_DATABASE_URL' : ''}`,
+    env: { TEST_REUSE_DB: '1' },
+    check: () =>
+      withBoth(url, authUrl, async (dbs) => {
+        const problems: string[] = [];
+        for (const d of dbs) problems.push(...describeMismatch(await migrationStatus(d), d.label));
+        return problems;
+      }),
+    cleanup: async () => embedded?.close(),
+  };
+}
+
+const reuse = ['1', 'true', 'yes'].includes((process.env.TEST_REUSE_DB ?? '').toLowerCase());
+
 async function main(): Promise<number> {
   const filter = process.argv.slice(2);
   const files = testFiles(path.join(root, 'test'), filter);
   const serverUrl = process.env.DATABASE_URL;
-  const prepared = serverUrl ? await preparePostgres(serverUrl) : await preparePglite();
+  let prepared: Prepared;
+  try {
+    prepared = reuse ? await prepareReuse() : serverUrl ? await preparePostgres(serverUrl) : await preparePglite();
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
   let exitCode = 1;
   const stop = () => void prepared.cleanup().finally(() => process.exit(130));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    await migrate(prepared);
+    const problems = await prepared.check();
+    if (problems.length > 0) {
+      process.stderr.write(
+        `TEST_REUSE_DB=1: the databases do not match this code's migrations, so no test was run:\n${problems.map((p) => `  - ${p}`).join('\n')}\nRun npm run db:migrate, then run the tests again.\n`,
+      );
+      return 1;
+    }
     process.stdout.write(`# databases: ${prepared.label}\n`);
     exitCode = await new Promise<number>((resolve) => {
       const child = spawn(
@@ -107,11 +195,15 @@ async function main(): Promise<number> {
             NODE_ENV: 'test',
             TEST_DATABASE_URL: prepared.dataUrl,
             TEST_AUTH_DATABASE_URL: prepared.authUrl,
+            ...prepared.env,
           },
         },
       );
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     });
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    exitCode = 1;
   } finally {
     await prepared.cleanup();
   }

@@ -70,3 +70,9 @@ export async function startEmbeddedPostgres(dataDir: string | undefined, maxConn
     },
   };
 }
+
+/** A `pg` connection URL for an embedded server's unix socket (for tools that take URLs). */
+export function embeddedUrl(embedded: EmbeddedPostgres): string {
+  const { host, port, user, database } = embedded.connection;
+  return `postgres://${user}@localhost:${port}/${database}?host=${encodeURIComponent(String(host))}`;
+}

@@ -34,7 +34,13 @@ export interface MigrationStatus {
   /** In the repo, not applied. */
   readonly pending: readonly MigrationFile[];
   /** Applied, not in the repo (the database is ahead of this code, or another branch's). */
-  readonly unknown: readonly { when: number }[];
+  readonly unknown: readonly UnknownMigration[];
+}
+
+/** A migration recorded in a database that this code does not know: drizzle keeps only its time and hash. */
+export interface UnknownMigration {
+  readonly when: number;
+  readonly hash: string;
 }
 
 /** The migrations in the repo for one database, oldest first. */
@@ -55,16 +61,33 @@ export async function migrationStatus(database: Database): Promise<MigrationStat
     [`"${schema}"."${table}"`],
   );
   const recorded = exists.rows[0]?.found
-    ? (await database.pool.query<{ created_at: string }>(`select created_at from "${schema}"."${table}"`)).rows.map((r) => Number(r.created_at))
+    ? (await database.pool.query<{ created_at: string; hash: string }>(`select created_at, hash from "${schema}"."${table}" order by created_at`)).rows.map(
+        (r) => ({ when: Number(r.created_at), hash: r.hash }),
+      )
     : [];
-  const recordedSet = new Set(recorded);
+  const recordedSet = new Set(recorded.map((r) => r.when));
   const known = new Set(files.map((f) => f.when));
   return {
     database: database.name,
     applied: files.filter((f) => recordedSet.has(f.when)),
     pending: files.filter((f) => !recordedSet.has(f.when)),
-    unknown: recorded.filter((w) => !known.has(w)).map((when) => ({ when })),
+    unknown: recorded.filter((r) => !known.has(r.when)),
   };
+}
+
+/**
+ * Describes how a database differs from the repo's migrations, one problem per line, naming
+ * the database and each missing or unknown migration; empty when they match.
+ */
+export function describeMismatch(status: MigrationStatus, label: string): string[] {
+  const lines: string[] = [];
+  for (const m of status.pending) lines.push(`the ${status.database} database (${label}) is missing migration ${m.tag}`);
+  for (const m of status.unknown) {
+    lines.push(
+      `the ${status.database} database (${label}) has a migration this code does not know, recorded as created ${new Date(m.when).toISOString()} (hash ${m.hash.slice(0, 12)})`,
+    );
+  }
+  return lines;
 }
 
 /**

@@ -3,9 +3,11 @@ import type { Config } from '../config.ts';
 import type { Databases } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { createSystemService, type SystemService } from './system.ts';
+import { createLicenceService, type LicenceService } from './licences.ts';
 
 export interface Services {
   readonly system: SystemService;
+  readonly licences: LicenceService;
 }
 
 export interface ServiceDeps {
@@ -15,5 +17,8 @@ export interface ServiceDeps {
 }
 
 export function createServices(deps: ServiceDeps): Services {
-  return { system: createSystemService(deps.databases) };
+  return {
+    system: createSystemService(deps.databases),
+    licences: createLicenceService(deps.databases.data),
+  };
 }

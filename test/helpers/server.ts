@@ -42,7 +42,12 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   };
 }
 
-export async function startTestServer(overrides: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Databases to serve from (e.g. `useTestDatabases().databases`, for per-test rollback); the caller closes them. Default: fresh pools. */
+  readonly databases?: Databases;
+}
+
+export async function startTestServer(overrides: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const config = parseConfig(testEnv(overrides));
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -52,12 +57,14 @@ export async function startTestServer(overrides: Record<string, string> = {}): P
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const databases = await openDatabases({
-    databaseUrl: config.databaseUrl,
-    authDatabaseUrl: config.authDatabaseUrl,
-    embeddedDir: undefined,
-    poolMax: config.dbPoolMax,
-  });
+  const databases =
+    options.databases ??
+    (await openDatabases({
+      databaseUrl: config.databaseUrl,
+      authDatabaseUrl: config.authDatabaseUrl,
+      embeddedDir: undefined,
+      poolMax: config.dbPoolMax,
+    }));
   const server = await createServer({ config, logger, databases });
   const url = await server.listen();
   return {
@@ -76,7 +83,7 @@ export async function startTestServer(overrides: Record<string, string> = {}): P
     },
     async close() {
       await server.close();
-      await databases.close();
+      if (!options.databases) await databases.close();
     },
   };
 }

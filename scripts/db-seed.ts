@@ -1,0 +1,86 @@
+/**
+ * `npm run db:seed -- --events N --licences M --seed S [--until YYYY-MM-DD]`: writes a
+ * deterministic set of realistic licences and licence events (see src/db/seed.ts), with a
+ * progress bar on stderr. Replaces earlier seeded rows; leaves everything else alone.
+ */
+import { loadConfig } from '../src/config.ts';
+import { describeMismatch, migrationStatus } from '../src/db/migrate.ts';
+import { seed, type SeedProgress } from '../src/db/seed.ts';
+import { createLogger } from '../src/logger.ts';
+import { createServices } from '../src/services/index.ts';
+import { named, openConfiguredDatabases, parseCliArgs, RefusedError, runCli, UsageError, wholeNumber } from './lib/cli.ts';
+
+const USAGE = `usage: npm run db:seed -- [--events N] [--licences M] [--seed S] [--until YYYY-MM-DD] [--batch B]
+  --events N      licence events to write (default 100000)
+  --licences M    licences the events belong to (default 1000)
+  --seed S        PRNG seed; the same options give the same rows (default 1)
+  --until DATE    end of the year the events fall in (default: today, UTC)
+  --batch B       events per INSERT statement (default 100000)
+  --concurrency C INSERT statements in flight at once (default 2)`;
+
+/** A bar that redraws in place on a terminal and prints every tenth on anything else (CI logs). */
+function progressBar(stream: NodeJS.WriteStream) {
+  const started = performance.now();
+  let lastTenth = -1;
+  return (p: SeedProgress) => {
+    const fraction = p.total === 0 ? 1 : p.done / p.total;
+    const seconds = (performance.now() - started) / 1000;
+    const rate = p.phase === 'events' && seconds > 0 ? ` ${Math.round(p.done / seconds).toLocaleString('en')}/s` : '';
+    const width = 30;
+    const filled = Math.round(fraction * width);
+    const line = `${p.phase.padEnd(8)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}% ${p.done.toLocaleString('en')}/${p.total.toLocaleString('en')}${rate}`;
+    if (stream.isTTY) {
+      stream.write(`\r${line}\x1b[K${fraction >= 1 ? '\n' : ''}`);
+    } else {
+      const tenth = Math.floor(fraction * 10);
+      if (tenth !== lastTenth || fraction >= 1) stream.write(`${line}\n`);
+      lastTenth = fraction >= 1 ? -1 : tenth;
+    }
+  };
+}
+
+function parseUntil(raw: string | undefined): Date {
+  if (raw === undefined) {
+    const now = new Date();
+    return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  }
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00Z`) : new Date(Number.NaN);
+  if (Number.isNaN(date.getTime())) throw new UsageError(`--until must be a date like 2025-01-31, got "${raw}"`);
+  return date;
+}
+
+runCli('db:seed', USAGE, async () => {
+  const args = parseCliArgs(process.argv.slice(2), {
+    events: { type: 'string' },
+    licences: { type: 'string' },
+    seed: { type: 'string' },
+    until: { type: 'string' },
+    batch: { type: 'string' },
+    concurrency: { type: 'string' },
+  });
+  const options = {
+    events: wholeNumber(args.events, 'events', 100_000, 0, 100_000_000),
+    licences: wholeNumber(args.licences, 'licences', 1000, 1, 10_000_000),
+    seed: wholeNumber(args.seed, 'seed', 1, 0, 2 ** 32 - 1),
+    until: parseUntil(args.until),
+    batchSize: wholeNumber(args.batch, 'batch', 100_000, 1, 1_000_000),
+    concurrency: wholeNumber(args.concurrency, 'concurrency', 2, 1, 16),
+  };
+  const config = loadConfig();
+  const databases = await openConfiguredDatabases(config);
+  try {
+    const mismatch = describeMismatch(await migrationStatus(databases.data), databases.data.label);
+    if (mismatch.length > 0) throw new RefusedError(`${mismatch.join('\n')}\nRun npm run db:migrate first.`);
+    process.stdout.write(
+      `${named(databases.data)}: seeding ${options.licences} licences and ${options.events} events (seed ${options.seed}, year until ${options.until.toISOString().slice(0, 10)})\n`,
+    );
+    const services = createServices({ config, databases, logger: createLogger('silent') });
+    const result = await seed(databases.data, services.licences, options, progressBar(process.stderr));
+    const seconds = result.eventsMs / 1000;
+    process.stdout.write(
+      `removed ${result.removed} earlier seeded licences; wrote ${result.licences} licences, then ${result.events} events in ${seconds.toFixed(1)} s (${Math.round(result.events / Math.max(seconds, 0.001))} events/s)\n`,
+    );
+  } finally {
+    await databases.close();
+  }
+});
