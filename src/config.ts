@@ -36,6 +36,8 @@ export interface Config {
   readonly introspection: boolean;
   /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs); empty = none. */
   readonly trustProxy: readonly string[];
+  /** How long Query.health reuses a database probe, in milliseconds; 0 = probe on every call. */
+  readonly healthCacheMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -158,6 +160,12 @@ export const VARIABLES = {
     default: '',
     parse: (raw) => Object.freeze(raw.split(',').map((s) => s.trim()).filter(Boolean)),
     doc: 'Comma-separated addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is believed; empty: the socket address is the client',
+  },
+  HEALTH_CACHE_MS: {
+    key: 'healthCacheMs',
+    default: '1000',
+    parse: integer(0, 60_000),
+    doc: 'How long the `health` query reuses its database probe (ms); concurrent calls share one probe; 0: probe on every call. `/readyz` always probes',
   },
 } satisfies { [name: string]: Variable<keyof Config> };
 

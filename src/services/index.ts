@@ -15,5 +15,5 @@ export interface ServiceDeps {
 }
 
 export function createServices(deps: ServiceDeps): Services {
-  return { system: createSystemService(deps.databases) };
+  return { system: createSystemService(deps.databases, { healthCacheMs: deps.config.healthCacheMs }) };
 }
