@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
-import { test } from 'node:test';
-import { CENSOR, createLogger, REDACTED_KEYS, redactSecrets } from '../../src/logger.ts';
+import { after, describe, test } from 'node:test';
+import { CENSOR, createLogger, logDestination, REDACTED_KEYS, redactSecrets } from '../../src/logger.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -58,4 +61,49 @@ test("redaction copies what it changes and never alters the caller's objects", (
   assert.equal(out.other, input.other, 'objects without secrets are not copied');
   const clean = { a: 1, b: { c: 'x' } };
   assert.equal(redactSecrets(clean), clean);
+});
+
+describe('log destination', () => {
+  const dirs: string[] = [];
+  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+  const logFile = async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'strongroom-log-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'out.log');
+    await writeFile(file, '');
+    return file;
+  };
+  const lines = async (file: string) => (await readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  test('unbuffered, each line is in the file as soon as it is logged', async () => {
+    const file = await logFile();
+    const destination = logDestination({ bufferBytes: 0, flushMs: 1000, dest: file });
+    createLogger('info', destination).info('at once');
+    assert.deepEqual((await lines(file)).map((l) => l.msg), ['at once']);
+    (destination as unknown as { end(): void }).end();
+  });
+
+  test('buffered, lines wait for the flush interval, then arrive in order', async () => {
+    const file = await logFile();
+    const destination = logDestination({ bufferBytes: 8000, flushMs: 200, dest: file });
+    const logger = createLogger('info', destination);
+    logger.info('first');
+    logger.info('second');
+    await sleep(20);
+    assert.deepEqual(await lines(file), [], 'nothing written yet');
+    await sleep(600);
+    assert.deepEqual((await lines(file)).map((l) => l.msg), ['first', 'second']);
+    (destination as unknown as { end(): void }).end();
+  });
+
+  test('buffered, a full buffer is written without waiting for the interval', async () => {
+    const file = await logFile();
+    const destination = logDestination({ bufferBytes: 256, flushMs: 60_000, dest: file });
+    const logger = createLogger('info', destination);
+    for (let i = 0; i < 5; i++) logger.info({ i }, 'filler line to pass the buffer size');
+    await sleep(200);
+    assert.ok((await lines(file)).length >= 2, 'a full buffer went out long before the 60 s interval');
+    (destination as unknown as { end(): void }).end();
+  });
 });
