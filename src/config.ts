@@ -36,6 +36,12 @@ export interface Config {
   readonly introspection: boolean;
   /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs); empty = none. */
   readonly trustProxy: readonly string[];
+  /** How long Query.health reuses a database probe, in milliseconds; 0 = probe on every call. */
+  readonly healthCacheMs: number;
+  /** Bytes of log lines gathered before one write; 0 = each line written synchronously. */
+  readonly logBufferBytes: number;
+  /** Longest a buffered log line waits before it is written, in milliseconds. */
+  readonly logFlushMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -158,6 +164,25 @@ export const VARIABLES = {
     default: '',
     parse: (raw) => Object.freeze(raw.split(',').map((s) => s.trim()).filter(Boolean)),
     doc: 'Comma-separated addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is believed; empty: the socket address is the client',
+  },
+  HEALTH_CACHE_MS: {
+    key: 'healthCacheMs',
+    default: '1000',
+    parse: integer(0, 60_000),
+    doc: 'How long the `health` query reuses its database probe (ms); concurrent calls share one probe; 0: probe on every call. `/readyz` always probes',
+  },
+  LOG_BUFFER_BYTES: {
+    key: 'logBufferBytes',
+    default: '4096',
+    // sonic-boom refuses a buffer that is not smaller than its largest single write (16 KiB).
+    parse: integer(0, 16_000),
+    doc: 'Log lines are gathered up to this many bytes (at most 16000) and written together (pending lines are written at exit); 0: each line is written synchronously',
+  },
+  LOG_FLUSH_MS: {
+    key: 'logFlushMs',
+    default: '250',
+    parse: integer(1, 60_000),
+    doc: 'With a log buffer, the longest a line waits before it is written (ms)',
   },
 } satisfies { [name: string]: Variable<keyof Config> };
 

@@ -8,11 +8,11 @@ import { DatabaseUnavailableError, openDatabases, type Databases } from './db/cl
 import { DataDirInUseError } from './db/embedded.ts';
 import { migrateDatabase, migrationStatus } from './db/migrate.ts';
 import { describeForLog } from './errors.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, logDestination } from './logger.ts';
 import { createServer, type StrongroomServer } from './server.ts';
 
 const config = loadConfig();
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, logDestination({ bufferBytes: config.logBufferBytes, flushMs: config.logFlushMs }));
 
 async function prepareDatabases(databases: Databases): Promise<void> {
   for (const database of [databases.data, databases.auth]) {

@@ -56,7 +56,10 @@ export type HealthStatus =
  */
 export type Query = {
   __typename?: 'Query';
-  /** Whether the server and its databases answer. Public: load balancers and dashboards may call it. */
+  /**
+   * Whether the server and its databases answer. Public: load balancers and dashboards may call it.
+   * The database part comes from a probe at most `HEALTH_CACHE_MS` old (1 s by default).
+   */
   health: Health;
 };
 

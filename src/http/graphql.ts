@@ -59,21 +59,38 @@ function operationLogPlugin(logger: Logger): ApolloServerPlugin<Context> {
 /** Follows the client: aborts when the response closes before it was sent in full. */
 function clientSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
-  });
+  const response = reply.raw;
+  const onClose = () => {
+    if (!response.writableFinished) controller.abort(new Error('client disconnected'));
+  };
+  // Made on first use (see contextFor), possibly after the client has already gone.
+  if (response.closed) onClose();
+  else response.once('close', onClose);
   return controller.signal;
 }
 
-function contextFor(services: Services, logger: Logger) {
+/**
+ * The per-request context function handed to Apollo's Fastify handler. Exported so the
+ * benchmark's default-Apollo baseline builds exactly the same context for the same resolvers.
+ */
+export function contextFor(services: Services, logger: Logger) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<Context> => {
     const device = request.headers['x-device-id'];
+    // The signal (an AbortController and a listener) and the child logger are made when a
+    // resolver first asks for them: most operations use neither, and on small queries their
+    // cost per request was measurable (bench/trivial-query.ts).
+    let signal: AbortSignal | undefined;
+    let log: Logger | undefined;
     return {
       requestId: request.id,
       ip: request.ip,
       deviceId: typeof device === 'string' && device.length > 0 && device.length <= 200 ? device : null,
-      signal: clientSignal(reply),
-      log: logger.child({ requestId: request.id }),
+      get signal() {
+        return (signal ??= clientSignal(reply));
+      },
+      get log() {
+        return (log ??= logger.child({ requestId: request.id }));
+      },
       services,
     };
   };

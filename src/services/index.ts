@@ -18,7 +18,7 @@ export interface ServiceDeps {
 
 export function createServices(deps: ServiceDeps): Services {
   return {
-    system: createSystemService(deps.databases),
+    system: createSystemService(deps.databases, { healthCacheMs: deps.config.healthCacheMs }),
     licences: createLicenceService(deps.databases.data),
   };
 }

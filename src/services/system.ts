@@ -43,10 +43,34 @@ async function probe(database: Database): Promise<DatabaseHealth> {
   }
 }
 
-export function createSystemService(databases: Databases, startedAt = Date.now()): SystemService {
+export interface SystemServiceOptions {
+  /**
+   * How long health() reuses a probe of the databases (ms); 0 probes on every call. Callers
+   * that arrive while a probe is in flight share it, so a burst of health queries (a dashboard
+   * wall, a load balancer per instance) costs the databases one `select 1` each, not one per call.
+   */
+  readonly healthCacheMs: number;
+  /** When the process started (ms since the epoch), for uptimeSeconds. */
+  readonly startedAt?: number;
+}
+
+export function createSystemService(databases: Databases, options: SystemServiceOptions): SystemService {
+  const startedAt = options.startedAt ?? Date.now();
+  let cached: { at: number; settled: boolean; results: Promise<DatabaseHealth[]> } | undefined;
+  const probeAll = (): Promise<DatabaseHealth[]> => {
+    const now = performance.now();
+    // A probe in flight is always shared; a finished one only within healthCacheMs.
+    if (cached && (now - cached.at < options.healthCacheMs || !cached.settled)) return cached.results;
+    const entry = { at: now, settled: false, results: Promise.all([probe(databases.data), probe(databases.auth)]) };
+    void entry.results.finally(() => {
+      entry.settled = true;
+    });
+    cached = entry;
+    return entry.results;
+  };
   return {
     async health() {
-      const results = await Promise.all([probe(databases.data), probe(databases.auth)]);
+      const results = await probeAll();
       return {
         status: results.every((r) => r.reachable) ? 'OK' : 'DEGRADED',
         version: VERSION,
