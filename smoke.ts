@@ -1,0 +1,10 @@
+import { createWorkerPool } from './src/workers/pool.ts';
+import { createLogger } from './src/logger.ts';
+import { TEST_TASKS } from './test/fixtures/tasks/index.ts';
+const pool = createWorkerPool({ tasks: TEST_TASKS, threads: 2, maxQueue: 2, timeoutMs: 10000, maxOldGenerationMb: 64, recycleAfterTasks: 3, logger: createLogger('debug') });
+pool.observe((e) => e.type !== 'queued' && e.type !== 'started' && console.log(JSON.stringify(e)));
+let t = performance.now();
+console.log(await pool.defer({ kind: 'allocate', input: { chunkElements: 1 << 20 } }).catch((e) => e.extensions.code), pool.threadIds(), performance.now() - t);
+for (let i = 0; i < 8; i++) console.log(await pool.defer({ kind: 'sleep', input: { ms: 10 } }), pool.threadIds());
+await pool.close();
+console.log('closed', pool.threadIds());
