@@ -68,6 +68,7 @@ export function registerPoolMetrics(registry: Registry, pool: WorkerPool, kinds:
     switch (event.type) {
       case 'queued':
       case 'started':
+      case 'workerReady':
         break;
       case 'settled':
         outcomes.inc({ kind: event.kind, outcome: event.outcome });

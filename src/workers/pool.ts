@@ -38,7 +38,9 @@ export type PoolEvent =
       /** Absent when the task never reached a worker. */
       readonly runMs?: number;
     }
-  | { readonly type: 'workerExit'; readonly reason: WorkerExitReason };
+  | { readonly type: 'workerExit'; readonly reason: WorkerExitReason }
+  /** A thread (first or replacement) is ready for tasks. */
+  | { readonly type: 'workerReady'; readonly threadId: number };
 
 export interface PoolStats {
   /** Worker threads alive now (briefly fewer than configured while one is replaced). */
@@ -180,6 +182,7 @@ export function createWorkerPool<R extends TaskRegistry>(options: WorkerPoolOpti
   });
   // A worker that dies with no task on it is reported here; without a listener it would crash the process.
   piscina.on('error', (error: unknown) => logger.error({ ...describeForLog(error) }, 'worker thread failed'));
+  piscina.on('workerCreate', (worker: ThreadView) => emit({ type: 'workerReady', threadId: worker.id }));
 
   function retireIdle(): void {
     for (const [id, worker] of retiring) {
@@ -236,8 +239,12 @@ export function createWorkerPool<R extends TaskRegistry>(options: WorkerPoolOpti
     if (previous.phase === 'running') {
       runMs = now - previous.startedAt;
       if (outcome === 'timeout' || outcome === 'cancelled') {
-        previous.abort.abort(); // Piscina terminates that thread and starts a replacement
-        emit({ type: 'workerExit', reason: 'stopped' });
+        // Piscina terminates the thread running it (and starts a replacement) at once, or,
+        // if no thread had taken it yet, drops it from its own queue.
+        const before = pool.threadIds();
+        previous.abort.abort();
+        const after = new Set(pool.threadIds());
+        if (before.some((id) => !after.has(id))) emit({ type: 'workerExit', reason: 'stopped' });
       }
     }
     const waitMs = (previous.phase === 'running' ? previous.startedAt : now) - job.enqueuedAt;

@@ -18,8 +18,8 @@ export interface TaskDefinition<I = unknown, O = unknown> {
 /** Kind name → task file. */
 export type TaskRegistry = Readonly<Record<string, TaskDefinition<any, any>>>;
 
-export type TaskInput<D> = D extends TaskDefinition<infer I, unknown> ? I : never;
-export type TaskOutput<D> = D extends TaskDefinition<unknown, infer O> ? O : never;
+export type TaskInput<D> = D extends TaskDefinition<infer I, any> ? I : never;
+export type TaskOutput<D> = D extends TaskDefinition<any, infer O> ? O : never;
 
 /** Declares a task file; `F` is the type of its default export. */
 export function defineTask<F extends (input: any) => unknown>(url: URL): TaskDefinition<Parameters<F>[0], Awaited<ReturnType<F>>> {
