@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { startProcess } from '../helpers/process.ts';
+
+describe('shutting down with heavy work in flight', () => {
+  let dir: string | undefined;
+  let server: ReturnType<typeof startProcess> | undefined;
+  after(async () => {
+    if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('SIGTERM waits out the grace period, then stops the worker and exits 0', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-workers-'));
+    server = startProcess({
+      PORT: '0',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      DATA_DIR: dir,
+      WORKER_THREADS: '1',
+      SHUTDOWN_TIMEOUT_MS: '1000',
+      SELF_TEST_MAX_ITERATIONS: '1000000000',
+    });
+    const url = String((await server.waitFor('Strongroom is ready')).url);
+    const heavy = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ systemSelfTest(iterations: 900000000) { digest } }' }),
+    }).then(
+      (res) => res.status,
+      (error: unknown) => error,
+    );
+    // Wait until the worker has the task, so the request is truly in flight.
+    for (;;) {
+      const metrics = await (await fetch(`${new URL(url).origin}/metrics`)).text();
+      if (/^strongroom_worker_threads_busy 1$/m.test(metrics)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0, 'the worker thread did not keep the process alive');
+    assert.ok((await heavy) instanceof Error, 'the connection was closed after the grace period');
+    assert.ok(server.lines.some((l) => l.msg === 'stopped'));
+  });
+});
