@@ -13,7 +13,7 @@ describe('shutting down with heavy work in flight', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  test('SIGTERM waits out the grace period, then stops the worker and exits 0', async () => {
+  test('SIGTERM waits out the grace period, then stops the worker and exits 0', { timeout: 180_000 }, async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-workers-'));
     server = startProcess({
       PORT: '0',
@@ -24,7 +24,8 @@ describe('shutting down with heavy work in flight', () => {
       SHUTDOWN_TIMEOUT_MS: '1000',
       SELF_TEST_MAX_ITERATIONS: '1000000000',
     });
-    const url = String((await server.waitFor('Strongroom is ready')).url);
+    // A new data folder is created and migrated first: on a busy machine that takes a while.
+    const url = String((await server.waitFor('Strongroom is ready', 90_000)).url);
     const heavy = fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
