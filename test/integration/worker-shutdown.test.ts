@@ -1,30 +1,27 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startProcess } from '../helpers/process.ts';
+import { testEnv } from '../helpers/server.ts';
 
 describe('shutting down with heavy work in flight', () => {
-  let dir: string | undefined;
   let server: ReturnType<typeof startProcess> | undefined;
   after(async () => {
     if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   test('SIGTERM waits out the grace period, then stops the worker and exits 0', { timeout: 180_000 }, async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-workers-'));
+    // The suite's databases (already migrated): no embedded database to create, so the start is quick.
     server = startProcess({
+      DATABASE_URL: testEnv().DATABASE_URL!,
+      AUTH_DATABASE_URL: testEnv().AUTH_DATABASE_URL!,
+      MIGRATE_ON_START: 'false',
       PORT: '0',
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
-      DATA_DIR: dir,
       WORKER_THREADS: '1',
       SHUTDOWN_TIMEOUT_MS: '1000',
       SELF_TEST_MAX_ITERATIONS: '1000000000',
     });
-    // A new data folder is created and migrated first: on a busy machine that takes a while.
     const url = String((await server.waitFor('Strongroom is ready', 90_000)).url);
     const heavy = fetch(url, {
       method: 'POST',
