@@ -127,6 +127,7 @@ describe('deferred work over HTTP', () => {
     const retryAfter = heavy.body.errors?.[0]?.extensions?.retryAfter as number;
     assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1);
     assert.equal(heavy.headers.get('retry-after'), String(retryAfter));
+    assert.equal(heavy.body.errors?.[0]?.extensions?.cost, 1);
     assert.equal(heavy.body.data, undefined, 'no field ran, not even the light one');
     assert.equal(watch.settled().length, 0, 'nothing was deferred');
     assert.equal(s.pool.stats().queued, 2);
