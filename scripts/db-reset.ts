@@ -12,7 +12,7 @@ import { fixtureSetNames, loadFixtures } from '../src/db/fixtures.ts';
 import { migrateDatabase, OWNED_SCHEMAS } from '../src/db/migrate.ts';
 import { dropOwnedSchemas, ResetRefusedError, resetProblems } from '../src/db/reset.ts';
 import { createLogger } from '../src/logger.ts';
-import { createServices } from '../src/services/index.ts';
+import { createStoreServices } from '../src/services/index.ts';
 import { FIXTURE_STEPS } from '../test/fixtures/index.ts';
 import { named, openConfiguredDatabases, parseCliArgs, RefusedError, runCli, UsageError } from './lib/cli.ts';
 
@@ -57,7 +57,7 @@ runCli('db:reset', USAGE, async () => {
     if (args.fixtures === 'none') {
       step('fixtures: none');
     } else {
-      const services = createServices({ config, databases, logger: createLogger('silent') });
+      const services = createStoreServices({ config, databases, logger: createLogger('silent') });
       await loadFixtures(FIXTURE_STEPS, args.fixtures, { services }, (s, summary) => step(`fixtures ${args.fixtures}: ${s.name} (${s.database}): ${summary}`));
     }
     step(`reset done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

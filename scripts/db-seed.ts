@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config.ts';
 import { describeMismatch, migrationStatus } from '../src/db/migrate.ts';
 import { seed, type SeedProgress } from '../src/db/seed.ts';
 import { createLogger } from '../src/logger.ts';
-import { createServices } from '../src/services/index.ts';
+import { createStoreServices } from '../src/services/index.ts';
 import { named, openConfiguredDatabases, parseCliArgs, RefusedError, runCli, UsageError, wholeNumber } from './lib/cli.ts';
 
 const USAGE = `usage: npm run db:seed -- [--events N] [--licences M] [--seed S] [--until YYYY-MM-DD] [--batch B]
@@ -74,7 +74,7 @@ runCli('db:seed', USAGE, async () => {
     process.stdout.write(
       `${named(databases.data)}: seeding ${options.licences} licences and ${options.events} events (seed ${options.seed}, year until ${options.until.toISOString().slice(0, 10)})\n`,
     );
-    const services = createServices({ config, databases, logger: createLogger('silent') });
+    const services = createStoreServices({ config, databases, logger: createLogger('silent') });
     const result = await seed(databases.data, services.licences, options, progressBar(process.stderr));
     const seconds = result.eventsMs / 1000;
     process.stdout.write(

@@ -6,7 +6,9 @@
  * `parseConfig` reports every problem at once; `loadConfig` prints them and exits
  * non-zero, so a mistyped deployment fails at start, not on the first request.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { TASK_KINDS } from './workers/tasks.ts';
 
 export type NodeEnv = 'development' | 'test' | 'production';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -42,6 +44,24 @@ export interface Config {
   readonly logBufferBytes: number;
   /** Longest a buffered log line waits before it is written, in milliseconds. */
   readonly logFlushMs: number;
+  /** Worker threads for heavy work (default: the number of CPUs). */
+  readonly workerThreads: number;
+  /** Heavy tasks that may wait for a free worker; one more is refused with SERVER_BUSY. */
+  readonly workerMaxQueue: number;
+  /** Queue depth past which operations with heavy fields are refused before they run. */
+  readonly workerQueueHighWater: number;
+  /** Time limit of a heavy task, queue time included, in milliseconds. */
+  readonly workerTaskTimeoutMs: number;
+  /** Per-kind overrides of workerTaskTimeoutMs. */
+  readonly workerTaskTimeouts: Readonly<Record<string, number>>;
+  /** Heap limit of each worker thread, in MB. */
+  readonly workerMaxOldGenerationMb: number;
+  /** Replace a worker after this many tasks; 0 = never. */
+  readonly workerRecycleAfterTasks: number;
+  /** Most iterations `systemSelfTest` accepts. */
+  readonly selfTestMaxIterations: number;
+  /** Distinct operation names the GraphQL latency metric keeps before grouping the rest as `other`. */
+  readonly metricsMaxOperationNames: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -90,6 +110,21 @@ const postgresUrl = (raw: string): string => {
     throw new InvalidValue('must start with postgres:// or postgresql://');
   }
   return raw;
+};
+
+/** `kind=ms,kind=ms` with every kind a known task kind. */
+const taskTimeouts = (raw: string): Readonly<Record<string, number>> => {
+  const out: Record<string, number> = {};
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([A-Za-z][A-Za-z0-9]*)=(\d+)$/.exec(part);
+    if (!match) throw new InvalidValue('must be a comma-separated list of kind=milliseconds, such as selfTest=5000');
+    const [, kind, ms] = match as unknown as [string, string, string];
+    if (!(TASK_KINDS as readonly string[]).includes(kind)) throw new InvalidValue(`names an unknown task kind; known: ${TASK_KINDS.join(', ')}`);
+    const value = Number(ms);
+    if (value < 1 || value > 3_600_000) throw new InvalidValue('timeouts must be between 1 and 3600000 ms');
+    out[kind] = value;
+  }
+  return Object.freeze(out);
 };
 
 const isProduction = (env: Env) => env.NODE_ENV === 'production';
@@ -183,6 +218,60 @@ export const VARIABLES = {
     default: '250',
     parse: integer(1, 60_000),
     doc: 'With a log buffer, the longest a line waits before it is written (ms)',
+  },
+  WORKER_THREADS: {
+    key: 'workerThreads',
+    default: () => String(availableParallelism()),
+    parse: integer(1, 256),
+    doc: 'Worker threads for heavy work (reports, PDFs, re-encryption, `systemSelfTest`); all start with the server',
+  },
+  WORKER_MAX_QUEUE: {
+    key: 'workerMaxQueue',
+    default: '64',
+    parse: integer(0, 100_000),
+    doc: 'Heavy tasks that may wait for a free worker; the next is refused at once with `SERVER_BUSY`',
+  },
+  WORKER_QUEUE_HIGH_WATER: {
+    key: 'workerQueueHighWater',
+    default: '32',
+    parse: integer(0, 100_000),
+    doc: 'An operation with heavy fields is refused with `SERVER_BUSY` before it runs when its cost would take the waiting tasks past this (unless none wait)',
+  },
+  WORKER_TASK_TIMEOUT_MS: {
+    key: 'workerTaskTimeoutMs',
+    default: '30000',
+    parse: integer(1, 3_600_000),
+    doc: 'Time limit of a heavy task in ms, counted from when it is queued; past it the worker is stopped and the client gets `TIMEOUT`',
+  },
+  WORKER_TASK_TIMEOUTS: {
+    key: 'workerTaskTimeouts',
+    default: '',
+    parse: taskTimeouts,
+    doc: 'Per-kind time limits overriding `WORKER_TASK_TIMEOUT_MS`, as `kind=ms,…` (kinds: `selfTest`)',
+  },
+  WORKER_MAX_OLD_GENERATION_MB: {
+    key: 'workerMaxOldGenerationMb',
+    default: '256',
+    parse: integer(16, 65_536),
+    doc: 'Heap limit of each worker thread in MB; a task that exceeds it fails with `INTERNAL_SERVER_ERROR` and the thread is replaced',
+  },
+  WORKER_RECYCLE_AFTER_TASKS: {
+    key: 'workerRecycleAfterTasks',
+    default: '1000',
+    parse: integer(0, 100_000_000),
+    doc: 'Replace a worker thread after it has run this many tasks (0: never)',
+  },
+  SELF_TEST_MAX_ITERATIONS: {
+    key: 'selfTestMaxIterations',
+    default: '5000000',
+    parse: integer(1, 1_000_000_000),
+    doc: 'Most SHA-256 rounds `systemSelfTest(iterations:)` accepts',
+  },
+  METRICS_MAX_OPERATION_NAMES: {
+    key: 'metricsMaxOperationNames',
+    default: '200',
+    parse: integer(0, 100_000),
+    doc: 'Distinct GraphQL operation names kept as metric labels; later ones are counted as `other`',
   },
 } satisfies { [name: string]: Variable<keyof Config> };
 

@@ -132,3 +132,24 @@ export function maskError(logger: ErrorLogger) {
     };
   };
 }
+
+/** Refused before any work started because the server is saturated; the client should retry after `retryAfter` seconds. */
+export class ServerBusyError extends StrongroomError {
+  constructor(retryAfter: number, message = 'The server is busy; retry after the number of seconds in extensions.retryAfter.') {
+    super('SERVER_BUSY', message, { retryAfter });
+  }
+}
+
+/** The work did not finish within its time limit (time spent waiting for a worker counts). */
+export class TimeoutError extends StrongroomError {
+  constructor(timeoutMs: number) {
+    super('TIMEOUT', `The work did not finish within ${timeoutMs} ms.`, { timeoutMs });
+  }
+}
+
+/** The work was stopped because the client went away or the server is shutting down. */
+export class CancelledError extends StrongroomError {
+  constructor(message = 'The request was cancelled.') {
+    super('CANCELLED', message);
+  }
+}

@@ -10,6 +10,8 @@ import { migrateDatabase, migrationStatus } from './db/migrate.ts';
 import { describeForLog } from './errors.ts';
 import { createLogger, logDestination } from './logger.ts';
 import { createServer, type StrongroomServer } from './server.ts';
+import { openWorkerPool } from './workers/index.ts';
+import type { WorkerPool } from './workers/pool.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, logDestination({ bufferBytes: config.logBufferBytes, flushMs: config.logFlushMs }));
@@ -34,6 +36,7 @@ async function start(): Promise<void> {
   const startedAt = performance.now();
   let databases: Databases | undefined;
   let server: StrongroomServer | undefined;
+  let pool: WorkerPool | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -41,6 +44,7 @@ async function start(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     try {
       await server?.close();
+      await pool?.close(); // after HTTP has drained: whatever still runs has no client waiting
       await databases?.close();
       logger.info('stopped');
       logger.flush();
@@ -62,7 +66,8 @@ async function start(): Promise<void> {
     });
     if (databases.embedded) logger.info({ dataDir: databases.embedded.dataDir }, 'using the embedded database (set DATABASE_URL for PostgreSQL)');
     await prepareDatabases(databases);
-    server = await createServer({ config, logger, databases });
+    pool = openWorkerPool(config, logger);
+    server = await createServer({ config, logger, databases, pool });
     const url = await server.listen();
     logger.info({ url: `${url}/graphql`, startupMs: Math.round(performance.now() - startedAt) }, 'Strongroom is ready');
     if (process.stdout.isTTY || config.nodeEnv === 'development') {
@@ -77,6 +82,7 @@ async function start(): Promise<void> {
       process.stderr.write(`Start failed: ${err instanceof Error ? err.message : String(err)}\n`);
     }
     await server?.close().catch(() => {});
+    await pool?.close().catch(() => {});
     await databases?.close().catch(() => {});
     process.exit(1);
   }

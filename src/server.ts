@@ -6,26 +6,35 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApolloServer } from '@apollo/server';
+import type { Registry } from 'prom-client';
 import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import type { Databases } from './db/client.ts';
 import { registerErrorHandlers } from './http/errors.ts';
 import { registerGraphql } from './http/graphql.ts';
+import { admissionPlugin } from './http/admission.ts';
 import { registerHealthRoutes } from './http/health.ts';
+import { createMetrics, registerMetricsRoute } from './http/metrics.ts';
 import type { Logger } from './logger.ts';
 import { buildSchema } from './schema.ts';
 import { createServices, type Services } from './services/index.ts';
+import type { WorkerPool } from './workers/pool.ts';
+import { TASK_KINDS, type TASKS } from './workers/tasks.ts';
 
 export interface ServerDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly databases: Databases;
+  /** Heavy work goes here; created and closed by the caller (after close() has drained HTTP). */
+  readonly pool: WorkerPool<typeof TASKS>;
 }
 
 export interface StrongroomServer {
   readonly app: FastifyInstance;
   readonly apollo: ApolloServer<Context>;
   readonly services: Services;
+  /** Prometheus registry served on GET /metrics. */
+  readonly metrics: Registry;
   /** Starts listening on config.host:config.port; resolves to the base URL. */
   listen(): Promise<string>;
   /**
@@ -36,7 +45,7 @@ export interface StrongroomServer {
 }
 
 export async function createServer(deps: ServerDeps): Promise<StrongroomServer> {
-  const { config, logger, databases } = deps;
+  const { config, logger, databases, pool } = deps;
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     // GraphQL operations get one line each from our Apollo plugin; Fastify's per-request lines would double them.
@@ -53,14 +62,19 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
     reply.header('x-request-id', request.id);
   });
   registerErrorHandlers(app);
-  const services = createServices({ config, databases, logger });
+  const services = createServices({ config, databases, logger, pool });
   registerHealthRoutes(app, services.system);
+  const metrics = createMetrics({ pool, taskKinds: TASK_KINDS, maxOperationNames: config.metricsMaxOperationNames });
+  app.addHook('onClose', async () => metrics.close());
+  registerMetricsRoute(app, metrics.registry);
+  const schema = buildSchema();
   const apollo = await registerGraphql(app, {
-    schema: buildSchema(),
+    schema,
     services,
     logger,
     introspection: config.introspection,
     graphiql: config.graphiql,
+    plugins: [metrics.graphqlPlugin, admissionPlugin({ schema, pool, highWater: config.workerQueueHighWater })],
   });
   await app.ready();
 
@@ -69,6 +83,7 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
     app,
     apollo,
     services,
+    metrics: metrics.registry,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       return address.replace('[::1]', 'localhost');

@@ -6,6 +6,7 @@
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger, logDestination, type Logger } from '../../src/logger.ts';
 import { createServer, type StrongroomServer } from '../../src/server.ts';
+import { openWorkerPool } from '../../src/workers/index.ts';
 import { openBenchDatabases, type BenchDatabases } from './databases.ts';
 
 export interface BenchServer {
@@ -37,12 +38,14 @@ export async function startBenchServer(overrides: Record<string, string> = {}): 
   const config = benchConfig(overrides);
   const logger = benchLogger(config);
   const databases = await openBenchDatabases(config);
+  const pool = openWorkerPool(config, logger);
   let server: StrongroomServer;
   let url: string;
   try {
-    server = await createServer({ config, logger, databases });
+    server = await createServer({ config, logger, databases, pool });
     url = await server.listen();
   } catch (err) {
+    await pool.close();
     await databases.close();
     throw err;
   }
@@ -54,6 +57,7 @@ export async function startBenchServer(overrides: Record<string, string> = {}): 
     logger,
     async close() {
       await server.close();
+      await pool.close();
       await databases.close();
     },
   };

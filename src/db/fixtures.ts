@@ -6,10 +6,10 @@
  * columns, hashed passwords) are produced exactly as in production.
  */
 import type { DatabaseName } from './client.ts';
-import type { Services } from '../services/index.ts';
+import type { StoreServices } from '../services/index.ts';
 
 export interface FixtureContext {
-  readonly services: Services;
+  readonly services: StoreServices;
 }
 
 export interface FixtureStep {

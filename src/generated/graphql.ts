@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
   ID: { input: string; output: string; }
@@ -61,6 +62,35 @@ export type Query = {
    * The database part comes from a probe at most `HEALTH_CACHE_MS` old (1 s by default).
    */
   health: Health;
+  /**
+   * Runs `iterations` rounds of SHA-256 on a worker thread and answers with the digest: a
+   * known amount of CPU work that shows the worker pool serves (and how long it takes).
+   * Subject to the pool's limits: `TIMEOUT`, `SERVER_BUSY` (with `retryAfter`), `CANCELLED`
+   * when the client goes away. `iterations` must be between 1 and `SELF_TEST_MAX_ITERATIONS`.
+   */
+  systemSelfTest: SelfTestResult;
+};
+
+
+/**
+ * Strongroom: licence records, sign-in with risk-based second factors, encrypted secrets
+ * and deferred reports. Every field is described; start with `health`.
+ */
+export type QuerySystemSelfTestArgs = {
+  iterations?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** What `systemSelfTest` computed, and where. */
+export type SelfTestResult = {
+  __typename?: 'SelfTestResult';
+  /** Hex SHA-256 after the last round. */
+  digest: Scalars['String']['output'];
+  /** Time spent hashing inside the worker, in milliseconds (queue time not included). */
+  durationMs: Scalars['Float']['output'];
+  /** The rounds run. */
+  iterations: Scalars['Int']['output'];
+  /** Id of the worker thread that ran it. */
+  workerThreadId: Scalars['Int']['output'];
 };
 
 
@@ -144,6 +174,7 @@ export type ResolversTypes = {
   HealthStatus: HealthStatus;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SelfTestResult: ResolverTypeWrapper<SelfTestResult>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
 };
 
@@ -155,8 +186,15 @@ export type ResolversParentTypes = {
   Health: Health;
   Int: Scalars['Int']['output'];
   Query: Record<PropertyKey, never>;
+  SelfTestResult: SelfTestResult;
   String: Scalars['String']['output'];
 };
+
+export type CostDirectiveArgs = {
+  weight: Scalars['Int']['input'];
+};
+
+export type CostDirectiveResolver<Result, Parent, ContextType = Context, Args = CostDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type DatabaseHealthResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DatabaseHealth'] = ResolversParentTypes['DatabaseHealth']> = {
   name?: Resolver<ResolversTypes['DatabaseName'], ParentType, ContextType>;
@@ -173,11 +211,23 @@ export type HealthResolvers<ContextType = Context, ParentType extends ResolversP
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
+  systemSelfTest?: Resolver<ResolversTypes['SelfTestResult'], ParentType, ContextType, RequireFields<QuerySystemSelfTestArgs, 'iterations'>>;
+};
+
+export type SelfTestResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SelfTestResult'] = ResolversParentTypes['SelfTestResult']> = {
+  digest?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  durationMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  iterations?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  workerThreadId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = Context> = {
   DatabaseHealth?: DatabaseHealthResolvers<ContextType>;
   Health?: HealthResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SelfTestResult?: SelfTestResultResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = Context> = {
+  cost?: CostDirectiveResolver<any, any, ContextType>;
+};

@@ -2,23 +2,45 @@
 import type { Config } from '../config.ts';
 import type { Databases } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import type { WorkerPool } from '../workers/pool.ts';
+import type { TASKS } from '../workers/tasks.ts';
+import { createSelfTestService, type SelfTestService } from './self-test.ts';
 import { createSystemService, type SystemService } from './system.ts';
 import { createLicenceService, type LicenceService } from './licences.ts';
 
-export interface Services {
+/** The services that need only the databases: what CLIs, fixtures and builders write through. */
+export interface StoreServices {
   readonly system: SystemService;
   readonly licences: LicenceService;
 }
 
-export interface ServiceDeps {
+/** Every service, including those that defer heavy work to the worker pool. */
+export interface Services extends StoreServices {
+  readonly selfTest: SelfTestService;
+}
+
+export interface StoreServiceDeps {
   readonly config: Config;
   readonly databases: Databases;
   readonly logger: Logger;
 }
 
-export function createServices(deps: ServiceDeps): Services {
+export interface ServiceDeps extends StoreServiceDeps {
+  /** The worker pool every heavy path defers to. */
+  readonly pool: WorkerPool<typeof TASKS>;
+}
+
+/** Services for a process without a worker pool (db:reset, db:seed, test builders). */
+export function createStoreServices(deps: StoreServiceDeps): StoreServices {
   return {
     system: createSystemService(deps.databases, { healthCacheMs: deps.config.healthCacheMs }),
     licences: createLicenceService(deps.databases.data),
+  };
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  return {
+    ...createStoreServices(deps),
+    selfTest: createSelfTestService(deps.pool, deps.config.selfTestMaxIterations),
   };
 }

@@ -8,18 +8,18 @@
  * (`aUser()` …) and may reuse {@link builderServices} and {@link unique}.
  */
 import { randomBytes } from 'node:crypto';
-import type { Services } from '../../src/services/index.ts';
+import type { StoreServices } from '../../src/services/index.ts';
 import type { Licence, LicenceEvent, NewLicence } from '../../src/services/licences.ts';
 
-let current: Services | undefined;
+let current: StoreServices | undefined;
 
 /** Set by useTestDatabases() around each test. */
-export function setBuilderServices(services: Services | undefined): void {
+export function setBuilderServices(services: StoreServices | undefined): void {
   current = services;
 }
 
 /** The services a builder writes through: the given ones, or the current test's. */
-export function builderServices(given?: Services): Services {
+export function builderServices(given?: StoreServices): StoreServices {
   const services = given ?? current;
   if (!services) throw new TypeError('builders need services: call useTestDatabases() in the test file, or pass services to create()');
   return services;
@@ -79,7 +79,7 @@ export class LicenceBuilder {
   }
 
   /** Creates the licence (and its events); resolves to the licence, with its events. */
-  async create(services?: Services): Promise<Licence & { events: LicenceEvent[] }> {
+  async create(services?: StoreServices): Promise<Licence & { events: LicenceEvent[] }> {
     const { licences } = builderServices(services);
     const licence = await licences.create(this.fields);
     const events: LicenceEvent[] = [];

@@ -29,7 +29,7 @@ import pg from 'pg';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { describeConnection, type Database, type DatabaseName, type Databases } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createServices, type Services } from '../../src/services/index.ts';
+import { createStoreServices, type StoreServices } from '../../src/services/index.ts';
 import { setBuilderServices } from './builders.ts';
 import { testEnv } from './server.ts';
 
@@ -235,7 +235,7 @@ export async function openTestDatabases(): Promise<TestDatabases> {
 
 export interface IsolatedTestContext {
   readonly databases: TestDatabases;
-  readonly services: Services;
+  readonly services: StoreServices;
   readonly config: Config;
 }
 
@@ -253,7 +253,7 @@ export function useTestDatabases(): IsolatedTestContext {
   before(async () => {
     const config = parseConfig(testEnv({ LOG_LEVEL: 'silent' }));
     const databases = await openTestDatabases();
-    context = { databases, config, services: createServices({ config, databases, logger: createLogger('silent') }) };
+    context = { databases, config, services: createStoreServices({ config, databases, logger: createLogger('silent') }) };
   });
   beforeEach(async () => {
     await get().databases.begin();

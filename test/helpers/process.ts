@@ -45,6 +45,7 @@ export function startProcess(env: Record<string, string>): RunningProcess {
     lines,
     stderr: () => err,
     exited,
+    // Generous: creating a new embedded database is CPU-bound, and CI machines are shared.
     waitFor(msg, timeoutMs = 90_000) {
       const found = lines.find((l) => l.msg === msg);
       if (found) return Promise.resolve(found);

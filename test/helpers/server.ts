@@ -8,6 +8,9 @@ import { parseConfig, type Config } from '../../src/config.ts';
 import { openDatabases, type Databases } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createServer, type StrongroomServer } from '../../src/server.ts';
+import { openWorkerPool } from '../../src/workers/index.ts';
+import type { WorkerPool } from '../../src/workers/pool.ts';
+import type { TASKS } from '../../src/workers/tasks.ts';
 
 export interface GqlResponse<T = Record<string, unknown>> {
   status: number;
@@ -19,6 +22,8 @@ export interface TestServer {
   readonly url: string;
   readonly server: StrongroomServer;
   readonly databases: Databases;
+  /** The server's worker pool (watch it with test/helpers/deferred.ts). */
+  readonly pool: WorkerPool<typeof TASKS>;
   readonly config: Config;
   /** Every log line the server wrote, parsed. */
   readonly logs: Record<string, unknown>[];
@@ -65,12 +70,14 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
       embeddedDir: undefined,
       poolMax: config.dbPoolMax,
     }));
-  const server = await createServer({ config, logger, databases });
+  const pool = openWorkerPool(config, logger);
+  const server = await createServer({ config, logger, databases, pool });
   const url = await server.listen();
   return {
     url,
     server,
     databases,
+    pool,
     config,
     logs,
     async gql(query, variables, headers = {}) {
@@ -83,6 +90,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     },
     async close() {
       await server.close();
+      await pool.close();
       if (!options.databases) await databases.close();
     },
   };

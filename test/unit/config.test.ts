@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, parseConfig, VARIABLES } from '../../src/config.ts';
@@ -50,5 +51,35 @@ describe('configuration', () => {
   test('the README documents every variable', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const name of Object.keys(VARIABLES)) assert.match(readme, new RegExp(`\\| \`${name}\` \\|`), `${name} missing from README`);
+  });
+});
+
+describe('worker configuration', () => {
+  test('threads default to the CPU count and the queue has bounds', () => {
+    const config = parseConfig({});
+    assert.equal(config.workerThreads, availableParallelism());
+    assert.equal(config.workerMaxQueue, 64);
+    assert.equal(config.workerQueueHighWater, 32);
+    assert.equal(config.workerTaskTimeoutMs, 30_000);
+    assert.deepEqual(config.workerTaskTimeouts, {});
+    assert.equal(config.workerRecycleAfterTasks, 1000);
+  });
+
+  test('per-kind timeouts are read as kind=ms', () => {
+    assert.deepEqual(parseConfig({ WORKER_TASK_TIMEOUTS: 'selfTest=1500' }).workerTaskTimeouts, { selfTest: 1500 });
+  });
+
+  test('an unknown kind or a malformed entry is refused by name', () => {
+    for (const raw of ['report=10', 'selfTest', 'selfTest=-1', 'selfTest=0']) {
+      assert.throws(
+        () => parseConfig({ WORKER_TASK_TIMEOUTS: raw }),
+        (e: unknown) => e instanceof ConfigError && e.problems.length === 1 && e.problems[0]!.startsWith('WORKER_TASK_TIMEOUTS '),
+        raw,
+      );
+    }
+  });
+
+  test('zero threads is refused', () => {
+    assert.throws(() => parseConfig({ WORKER_THREADS: '0' }), ConfigError);
   });
 });

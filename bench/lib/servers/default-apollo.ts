@@ -11,6 +11,7 @@ import type { Context } from '../../../src/context.ts';
 import { contextFor } from '../../../src/http/graphql.ts';
 import { buildSchema } from '../../../src/schema.ts';
 import { createServices } from '../../../src/services/index.ts';
+import { openWorkerPool } from '../../../src/workers/index.ts';
 import { serveForParent } from '../child.ts';
 import { openBenchDatabases } from '../databases.ts';
 import { benchConfig, benchLogger } from '../server.ts';
@@ -19,7 +20,8 @@ await serveForParent(async () => {
   const config = benchConfig();
   const logger = benchLogger(config);
   const databases = await openBenchDatabases(config);
-  const services = createServices({ config, databases, logger });
+  const pool = openWorkerPool(config, logger);
+  const services = createServices({ config, databases, logger, pool });
   const apollo = new ApolloServer<Context>({ schema: buildSchema() });
   await apollo.start();
   const app = Fastify();
@@ -32,6 +34,7 @@ await serveForParent(async () => {
     async close() {
       await app.close();
       await apollo.stop();
+      await pool.close();
       await databases.close();
     },
   };

@@ -1,0 +1,37 @@
+/**
+ * The task kinds the pool can run: each names a file under `tasks/` whose default export
+ * takes plain data and returns plain data. Types come from the task file itself, so a
+ * caller of `defer()` is checked against what the worker really accepts and returns; the
+ * file is only loaded inside worker threads.
+ */
+import { fileURLToPath } from 'node:url';
+import type selfTest from './tasks/self-test.ts';
+
+/** A task file and, at the type level only, its input and output. */
+export interface TaskDefinition<I = unknown, O = unknown> {
+  /** Absolute path of the task module (loaded in the worker, through the same `tsx` hook as the main thread). */
+  readonly file: string;
+  /** Never set: carries the input and output types. */
+  readonly types?: (input: I) => O;
+}
+
+/** Kind name → task file. */
+export type TaskRegistry = Readonly<Record<string, TaskDefinition<any, any>>>;
+
+export type TaskInput<D> = D extends TaskDefinition<infer I, any> ? I : never;
+export type TaskOutput<D> = D extends TaskDefinition<any, infer O> ? O : never;
+
+/** Declares a task file; `F` is the type of its default export. */
+export function defineTask<F extends (input: any) => unknown>(url: URL): TaskDefinition<Parameters<F>[0], Awaited<ReturnType<F>>> {
+  return { file: fileURLToPath(url) };
+}
+
+/** Every heavy task Strongroom runs. Add report aggregation, PDF rendering and re-encryption here. */
+export const TASKS = {
+  selfTest: defineTask<typeof selfTest>(new URL('./tasks/self-test.ts', import.meta.url)),
+} as const satisfies TaskRegistry;
+
+export type TaskKind = keyof typeof TASKS;
+
+/** The kind names, for validating configuration. */
+export const TASK_KINDS = Object.keys(TASKS) as readonly TaskKind[];
