@@ -12,6 +12,7 @@ import type { Databases } from './db/client.ts';
 import { registerErrorHandlers } from './http/errors.ts';
 import { registerGraphql } from './http/graphql.ts';
 import { registerHealthRoutes } from './http/health.ts';
+import { registerJwksRoute } from './http/jwks.ts';
 import type { Logger } from './logger.ts';
 import { buildSchema } from './schema.ts';
 import { createServices, type Services } from './services/index.ts';
@@ -20,6 +21,8 @@ export interface ServerDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly databases: Databases;
+  /** The clock (tests pass a frozen one); default the system clock. */
+  readonly now?: () => Date;
 }
 
 export interface StrongroomServer {
@@ -53,8 +56,9 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
     reply.header('x-request-id', request.id);
   });
   registerErrorHandlers(app);
-  const services = createServices({ config, databases, logger });
+  const services = createServices({ config, databases, logger, now: deps.now });
   registerHealthRoutes(app, services.system);
+  registerJwksRoute(app, services.auth);
   const apollo = await registerGraphql(app, {
     schema: buildSchema(),
     services,
@@ -81,6 +85,7 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
           await app.close(); // stops accepting, waits for in-flight requests, stops Apollo (drain plugin)
         } finally {
           clearTimeout(force);
+          await services.close();
         }
       })();
       return closing;

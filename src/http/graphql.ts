@@ -75,6 +75,7 @@ function contextFor(services: Services, logger: Logger) {
       signal: clientSignal(reply),
       log: logger.child({ requestId: request.id }),
       services,
+      caller: await services.auth.resolveCaller(request.headers.authorization),
     };
   };
 }
