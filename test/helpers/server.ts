@@ -42,7 +42,12 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   };
 }
 
-export async function startTestServer(overrides: Record<string, string> = {}): Promise<TestServer> {
+/** Dependencies a test may replace (a frozen clock). */
+export interface TestServerDeps {
+  readonly now?: () => Date;
+}
+
+export async function startTestServer(overrides: Record<string, string> = {}, deps: TestServerDeps = {}): Promise<TestServer> {
   const config = parseConfig(testEnv(overrides));
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -58,7 +63,7 @@ export async function startTestServer(overrides: Record<string, string> = {}): P
     embeddedDir: undefined,
     poolMax: config.dbPoolMax,
   });
-  const server = await createServer({ config, logger, databases });
+  const server = await createServer({ config, logger, databases, now: deps.now });
   const url = await server.listen();
   return {
     url,
