@@ -38,7 +38,9 @@ export class RateLimitedError extends StrongroomError {
 
 export function createRateLimits(settings: RateLimitSettings): RateLimits {
   const redis = settings.redisUrl
-    ? new Redis(settings.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
+    ? // Commands wait for the connection at start, but never long: a Redis that does not answer
+      // within the timeout fails the attempt instead of hanging the request.
+      new Redis(settings.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 })
     : undefined;
   // An unreachable Redis must not crash the process; consume() then fails closed (see below).
   redis?.on('error', () => {});
