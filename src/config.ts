@@ -6,6 +6,7 @@
  * `parseConfig` reports every problem at once; `loadConfig` prints them and exits
  * non-zero, so a mistyped deployment fails at start, not on the first request.
  */
+import os from 'node:os';
 import path from 'node:path';
 
 export type NodeEnv = 'development' | 'test' | 'production';
@@ -46,6 +47,8 @@ export interface Config {
   readonly signupEnabled: boolean;
   /** PBKDF2-HMAC-SHA512 iterations for new password hashes (older hashes are upgraded at sign-in). */
   readonly passwordIterations: number;
+  /** PBKDF2 runs at once; more wait their turn, leaving libuv threads and a core for everything else. */
+  readonly passwordHashConcurrency: number;
   /** `iss` of access tokens, checked on verification. */
   readonly jwtIssuer: string;
   /** `aud` of access tokens, checked on verification. */
@@ -249,6 +252,12 @@ export const VARIABLES = {
     default: '210000',
     parse: integer(210_000, 10_000_000),
     doc: 'PBKDF2-HMAC-SHA512 iterations for new hashes (OWASP minimum 210000); older hashes are upgraded at sign-in',
+  },
+  PASSWORD_HASH_CONCURRENCY: {
+    key: 'passwordHashConcurrency',
+    default: () => String(Math.max(1, os.availableParallelism() - 1)),
+    parse: integer(1, 64),
+    doc: 'Password hashes computed at once (more sign-ins wait their turn), so sign-ins never take every core and libuv thread',
   },
   JWT_ISSUER: { key: 'jwtIssuer', default: 'strongroom', parse: nonEmpty, doc: '`iss` of access tokens (checked)' },
   JWT_AUDIENCE: { key: 'jwtAudience', default: 'strongroom-api', parse: nonEmpty, doc: '`aud` of access tokens (checked)' },

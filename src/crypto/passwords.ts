@@ -23,7 +23,39 @@ export const PASSWORD_MAX_LENGTH = 128;
 
 export interface PasswordParameters {
   readonly iterations: number;
+  /**
+   * Runs each PBKDF2 job; a {@link createGate} limits how many run at once. Without one,
+   * every concurrent sign-in takes a libuv thread, and WebCrypto (token signing and
+   * verification) queues behind them on the same 4-thread pool — a light authenticated
+   * query then waits seconds while sign-ins run.
+   */
+  readonly gate?: Gate;
 }
+
+/** Runs `job` when a slot is free. */
+export type Gate = <T>(job: () => Promise<T>) => Promise<T>;
+
+/** A gate letting at most `slots` jobs run at once; the rest wait in order (on the event loop, not on a thread). */
+export function createGate(slots: number): Gate {
+  if (!Number.isInteger(slots) || slots < 1) throw new TypeError('slots must be a positive integer');
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (job) => {
+    if (running >= slots) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await job();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+const derive = (params: PasswordParameters, password: string, salt: Buffer, iterations: number, length: number) => {
+  const job = () => pbkdf2Async(password.normalize('NFKC'), salt, iterations, length, 'sha512');
+  return params.gate ? params.gate(job) : job();
+};
 
 interface Parsed {
   readonly iterations: number;
@@ -40,7 +72,7 @@ function parse(stored: string): Parsed | undefined {
 /** Hashes `password` with a fresh 16-byte salt. */
 export async function hashPassword(password: string, params: PasswordParameters): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const hash = await pbkdf2Async(password.normalize('NFKC'), salt, params.iterations, KEY_BYTES, 'sha512');
+  const hash = await derive(params, password, salt, params.iterations, KEY_BYTES);
   return `${ALGORITHM}$${params.iterations}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
@@ -56,7 +88,7 @@ export async function verifyPassword(
 ): Promise<{ ok: boolean; needsRehash: boolean }> {
   const parsed = parse(stored);
   const p = parsed ?? { iterations: current.iterations, salt: Buffer.alloc(SALT_BYTES), hash: Buffer.alloc(KEY_BYTES) };
-  const candidate = await pbkdf2Async(password.normalize('NFKC'), p.salt, p.iterations, p.hash.length || KEY_BYTES, 'sha512');
+  const candidate = await derive(current, password, p.salt, p.iterations, p.hash.length || KEY_BYTES);
   const ok = parsed !== undefined && candidate.length === p.hash.length && timingSafeEqual(candidate, p.hash);
   return { ok, needsRehash: ok && p.iterations < current.iterations };
 }

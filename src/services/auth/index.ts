@@ -5,7 +5,7 @@
  */
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { Config } from '../../config.ts';
-import { dummyHash } from '../../crypto/passwords.ts';
+import { createGate, dummyHash } from '../../crypto/passwords.ts';
 import { ForbiddenError, UnauthenticatedError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { MailTransport } from '../../mail/transport.ts';
@@ -53,7 +53,7 @@ const toView = (u: UserRow): UserView => ({
 
 export function createAuthService(deps: AuthDeps) {
   const { config, db, logger, now } = deps;
-  const password = { iterations: config.passwordIterations };
+  const password = { iterations: config.passwordIterations, gate: createGate(config.passwordHashConcurrency) };
   const audit = createAuditLog(db, now);
   const keys = createKeyStore(db, { rotationDays: config.signingKeyRotationDays, accessTokenTtlSeconds: config.accessTokenTtlSeconds, now });
   const tokens = createTokenIssuer(keys, { issuer: config.jwtIssuer, audience: config.jwtAudience, accessTokenTtlSeconds: config.accessTokenTtlSeconds, now });
