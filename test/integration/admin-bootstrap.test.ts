@@ -10,6 +10,9 @@ const gql = async (url: string, query: string, variables: Record<string, unknown
   return (await res.json()) as { data?: Record<string, any>; errors?: { extensions: { code: string } }[] };
 };
 
+/** A cold start (tsx, PGlite's first open) on a busy two-core machine can take tens of seconds. */
+const STARTUP_MS = 120_000;
+
 const SIGN_IN = 'mutation S($e: String!, $p: String!) { signIn(email: $e, password: $p, deviceId: "cli") { challenge { id reason delivery } } }';
 
 describe('the first admin', () => {
@@ -25,7 +28,7 @@ describe('the first admin', () => {
     dirs.push(dir);
     const first = startProcess({ PORT: '0', NODE_ENV: 'development', LOG_LEVEL: 'info', DATA_DIR: dir });
     children.push(first);
-    const ready = await first.waitFor('Strongroom is ready');
+    const ready = await first.waitFor('Strongroom is ready', STARTUP_MS);
     const printed = /Created the admin (\S+) with the password (\S+)/.exec(first.stderr());
     assert.ok(printed, first.stderr());
     const [, email, password] = printed;
@@ -44,7 +47,7 @@ describe('the first admin', () => {
     assert.equal(await first.exited, 0);
     const second = startProcess({ PORT: '0', NODE_ENV: 'development', LOG_LEVEL: 'info', DATA_DIR: dir });
     children.push(second);
-    await second.waitFor('Strongroom is ready');
+    await second.waitFor('Strongroom is ready', STARTUP_MS);
     assert.doesNotMatch(second.stderr(), /Created the admin/, 'printed only once');
     second.child.kill('SIGTERM');
     assert.equal(await second.exited, 0);
@@ -55,7 +58,7 @@ describe('the first admin', () => {
     dirs.push(dir);
     const p = startProcess({ PORT: '0', NODE_ENV: 'production', LOG_LEVEL: 'info', DATA_DIR: dir, ADMIN_EMAIL: 'boss@example.test', ADMIN_PASSWORD: 'a good long passphrase' });
     children.push(p);
-    const ready = await p.waitFor('Strongroom is ready');
+    const ready = await p.waitFor('Strongroom is ready', STARTUP_MS);
     assert.doesNotMatch(p.stderr(), /with the password/);
     const signed = await gql(String(ready.url), SIGN_IN, { e: 'boss@example.test', p: 'a good long passphrase' });
     assert.equal(signed.data?.signIn.challenge.reason, 'NEW_DEVICE');

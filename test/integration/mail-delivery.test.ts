@@ -53,6 +53,16 @@ describe('mail delivery', () => {
     assert.equal(verified.body.data?.verifySignIn.secondFactorVerified, true);
   });
 
+  test('behind a proxy named in TRUST_PROXY, the client IP comes from X-Forwarded-For', async () => {
+    const mail = await startMailServer();
+    cleanups.push(() => mail.close());
+    const s = await startTestServer({ SMTP_URL: mail.url, TRUST_PROXY: '127.0.0.1' });
+    cleanups.push(() => s.close());
+    const user = await aUser(s).create();
+    await gqlFrom(s.url, '127.0.0.1', 'mutation S($e: String!, $p: String!) { signIn(email: $e, password: $p, deviceId: "d") { challenge { id } } }', { e: user.email, p: user.password }, { 'x-forwarded-for': '203.0.113.9' });
+    await mail.next(user.email, /^New sign-in from 203\.0\.113\.9,/);
+  });
+
   test('an SMTP server that refuses the credentials counts as a failed delivery', async () => {
     const mail = await startMailServer();
     cleanups.push(() => mail.close());

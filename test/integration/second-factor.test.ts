@@ -28,7 +28,9 @@ describe('authenticator apps, recovery codes, step-up and expiry', () => {
 
   before(async () => {
     mail = await startMailServer();
-    s = await startTestServer({ SMTP_URL: mail.url, SESSION_TTL_DAYS: '30' }, { now });
+    // Keys are shared with test files running beside this one: a clock moved a month ahead
+    // must not rotate them (tokens.test.ts tests rotation on its own clock).
+    s = await startTestServer({ SMTP_URL: mail.url, SESSION_TTL_DAYS: '30', SIGNING_KEY_ROTATION_DAYS: '3650' }, { now });
   });
   after(async () => {
     await s.close();

@@ -5,6 +5,7 @@ import { startMailServer, type TestMailServer } from '../helpers/smtp.ts';
 import { aUser, bearer, gqlFrom, signIn, signInVerified, VERIFY, type Tokens } from '../helpers/users.ts';
 
 const ME = '{ me { email role totpEnabled recoveryCodesRemaining } }';
+const SIGN_IN_DOC = 'mutation S($e: String!, $p: String!) { signIn(email: $e, password: $p, deviceId: "d") { challenge { id } } }';
 
 describe('sign-in with a second step from new IPs and devices', () => {
   let s: TestServer;
@@ -72,6 +73,12 @@ describe('sign-in with a second step from new IPs and devices', () => {
     assert.equal(tokens.body.data?.verifySignIn.secondFactorVerified, true);
     // Now remembered from there too.
     assert.equal((await signIn(s, user, { ip: '127.0.0.2' })).body.data!.signIn.challenge, null);
+  });
+
+  test('X-Forwarded-For is ignored without TRUST_PROXY: the socket address is the client', async () => {
+    const user = await aUser(s).create();
+    await gqlFrom(s.url, '127.0.0.1', SIGN_IN_DOC, { e: user.email, p: user.password }, { 'x-forwarded-for': '203.0.113.9' });
+    await mail.next(user.email, /^New sign-in from 127\.0\.0\.1,/);
   });
 
   test('without rememberDevice, the next sign-in is challenged again', async () => {
@@ -231,26 +238,29 @@ describe('sign-in with a second step from new IPs and devices', () => {
     assert.equal(weak.body.errors?.[0]?.extensions?.field, 'password');
 
     await signIn(s, { email: admin.email, password: 'wrong password' });
-    const LOG = 'query L($after: String) { auditLog(first: 2, after: $after) { edges { cursor node { event email ip detail } } pageInfo { hasNextPage endCursor } } }';
-    type Page = { auditLog: { edges: { node: { event: string; email: string | null; ip: string; detail: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
-    const p1 = await gqlFrom<Page>(s.url, '127.0.0.1', LOG, {}, bearer(tokens.accessToken));
-    const first = p1.body.data!.auditLog;
-    assert.equal(first.edges.length, 2);
-    assert.equal(first.edges[0]!.node.event, 'SIGN_IN_FAILED');
-    assert.equal(first.edges[0]!.node.email, admin.email);
-    assert.equal(JSON.parse(first.edges[0]!.node.detail).reason, 'WRONG_PASSWORD');
-    assert.equal(first.edges[1]!.node.event, 'USER_CREATED');
-    assert.ok(first.pageInfo.hasNextPage);
-    const p2 = await gqlFrom<Page>(s.url, '127.0.0.1', LOG, { after: first.pageInfo.endCursor }, bearer(tokens.accessToken));
-    assert.notDeepEqual(p2.body.data!.auditLog.edges[0], first.edges[0]);
-    const events = new Set<string>();
+    // Other test files write to the same log at the same time: check order by id, not position.
+    const LOG = 'query L($first: Int, $after: String) { auditLog(first: $first, after: $after) { edges { cursor node { id event email detail } } pageInfo { hasNextPage endCursor } } }';
+    type Node = { id: string; event: string; email: string | null; detail: string };
+    type Page = { auditLog: { edges: { cursor: string; node: Node }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+    const p1 = (await gqlFrom<Page>(s.url, '127.0.0.1', LOG, { first: 2 }, bearer(tokens.accessToken))).body.data!.auditLog;
+    assert.equal(p1.edges.length, 2);
+    assert.ok(p1.pageInfo.hasNextPage);
+    const p2 = (await gqlFrom<Page>(s.url, '127.0.0.1', LOG, { first: 2, after: p1.pageInfo.endCursor }, bearer(tokens.accessToken))).body.data!.auditLog;
+    const ids = [...p1.edges, ...p2.edges].map((e) => Number(e.node.id));
+    assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first, and the second page continues below the first');
+    const all: Node[] = [];
     let after: string | null = null;
-    for (let i = 0; i < 200; i++) {
-      const p: Awaited<ReturnType<typeof gqlFrom<Page>>> = await gqlFrom<Page>(s.url, '127.0.0.1', LOG.replace('first: 2', 'first: 200'), { after }, bearer(tokens.accessToken));
-      for (const e of p.body.data!.auditLog.edges) events.add(e.node.event);
-      if (!p.body.data!.auditLog.pageInfo.hasNextPage) break;
-      after = p.body.data!.auditLog.pageInfo.endCursor;
+    for (let i = 0; i < 100; i++) {
+      const page: Page['auditLog'] = (await gqlFrom<Page>(s.url, '127.0.0.1', LOG, { first: 200, after }, bearer(tokens.accessToken))).body.data!.auditLog;
+      all.push(...page.edges.map((e) => e.node));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
     }
+    const failed = all.find((n) => n.event === 'SIGN_IN_FAILED' && n.email === admin.email)!;
+    assert.equal(JSON.parse(failed.detail).reason, 'WRONG_PASSWORD');
+    const createdEvent = all.find((n) => n.event === 'USER_CREATED' && n.email === 'analyst@example.test')!;
+    assert.ok(Number(failed.id) > Number(createdEvent.id));
+    const events = new Set(all.map((n) => n.event));
     for (const e of ['SIGN_IN_SUCCEEDED', 'SIGN_IN_FAILED', 'CHALLENGE_ISSUED', 'CHALLENGE_VERIFIED', 'CHALLENGE_FAILED', 'REFRESH_REUSE_DETECTED', 'SIGNED_OUT', 'USER_CREATED']) {
       assert.ok(events.has(e), `${e} is in the audit log`);
     }

@@ -2,7 +2,8 @@
  * Rate limits on sign-in, code verification and resend (rate-limiter-flexible): counted in
  * this process's memory, or in Redis when REDIS_URL is set so every API process shares them.
  */
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis as RedisClient } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { StrongroomError } from '../../errors.ts';
 
@@ -37,10 +38,11 @@ export class RateLimitedError extends StrongroomError {
 }
 
 export function createRateLimits(settings: RateLimitSettings): RateLimits {
-  const redis = settings.redisUrl
+  const redis: RedisClient | undefined = settings.redisUrl
     ? // Commands wait for the connection at start, but never long: a Redis that does not answer
       // within the timeout fails the attempt instead of hanging the request.
-      new Redis(settings.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 })
+      // ioredis is loaded only when configured, so processes without Redis do not pay for it.
+      new (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis(settings.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 })
     : undefined;
   // An unreachable Redis must not crash the process; consume() then fails closed (see below).
   redis?.on('error', () => {});

@@ -6,7 +6,6 @@ import { randomInt } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import * as OTPAuth from 'otpauth';
-import QRCode from 'qrcode';
 import { recoveryCodes, users } from '../../db/schema/auth.ts';
 import { BadUserInputError, StrongroomError } from '../../errors.ts';
 import { sha256 } from './tokens.ts';
@@ -56,6 +55,8 @@ export function createTotp(db: NodePgDatabase, options: { issuer: string; now: (
       const secret = new OTPAuth.Secret({ size: 20 }).base32;
       await db.update(users).set({ totpPendingSecret: secret, updatedAt: now() }).where(eq(users.id, user.id));
       const uri = totpFor(options.issuer, user.email, secret).toString();
+      // Loaded on first use: few requests need it, and every process start would pay for it.
+      const { default: QRCode } = await import('qrcode');
       const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
       return { secret, uri, qrCodeSvg: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` };
     },
