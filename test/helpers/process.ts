@@ -45,7 +45,7 @@ export function startProcess(env: Record<string, string>): RunningProcess {
     lines,
     stderr: () => err,
     exited,
-    waitFor(msg, timeoutMs = 30_000) {
+    waitFor(msg, timeoutMs = 90_000) {
       const found = lines.find((l) => l.msg === msg);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
