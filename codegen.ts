@@ -14,6 +14,7 @@ const config: CodegenConfig = {
         useIndexSignature: false,
         avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
         maybeValue: 'T | null',
+        mappers: { User: '../services/auth/index.ts#UserView' },
       },
     },
   },

@@ -58,7 +58,11 @@ runCli('db:reset', USAGE, async () => {
       step('fixtures: none');
     } else {
       const services = createStoreServices({ config, databases, logger: createLogger('silent') });
-      await loadFixtures(FIXTURE_STEPS, args.fixtures, { services }, (s, summary) => step(`fixtures ${args.fixtures}: ${s.name} (${s.database}): ${summary}`));
+      try {
+        await loadFixtures(FIXTURE_STEPS, args.fixtures, { services }, (s, summary) => step(`fixtures ${args.fixtures}: ${s.name} (${s.database}): ${summary}`));
+      } finally {
+        await services.close();
+      }
     }
     step(`reset done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } finally {

@@ -75,7 +75,7 @@ runCli('db:seed', USAGE, async () => {
       `${named(databases.data)}: seeding ${options.licences} licences and ${options.events} events (seed ${options.seed}, year until ${options.until.toISOString().slice(0, 10)})\n`,
     );
     const services = createStoreServices({ config, databases, logger: createLogger('silent') });
-    const result = await seed(databases.data, services.licences, options, progressBar(process.stderr));
+    const result = await seed(databases.data, services.licences, options, progressBar(process.stderr)).finally(() => services.close());
     const seconds = result.eventsMs / 1000;
     process.stdout.write(
       `removed ${result.removed} earlier seeded licences; wrote ${result.licences} licences, then ${result.events} events in ${seconds.toFixed(1)} s (${Math.round(result.events / Math.max(seconds, 0.001))} events/s)\n`,

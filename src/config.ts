@@ -6,7 +6,7 @@
  * `parseConfig` reports every problem at once; `loadConfig` prints them and exits
  * non-zero, so a mistyped deployment fails at start, not on the first request.
  */
-import { availableParallelism } from 'node:os';
+import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { TASK_KINDS } from './workers/tasks.ts';
 
@@ -62,6 +62,56 @@ export interface Config {
   readonly selfTestMaxIterations: number;
   /** Distinct operation names the GraphQL latency metric keeps before grouping the rest as `other`. */
   readonly metricsMaxOperationNames: number;
+
+  // --- sign-in and two-step verification ---
+  /** Email of the admin created on first start when no admin exists. */
+  readonly adminEmail: string | undefined;
+  /** Password of that admin; unset in development = a random one printed once. */
+  readonly adminPassword: string | undefined;
+  /** Allow anyone to create an account with `signUp`. */
+  readonly signupEnabled: boolean;
+  /** PBKDF2-HMAC-SHA512 iterations for new password hashes (older hashes are upgraded at sign-in). */
+  readonly passwordIterations: number;
+  /** PBKDF2 runs at once; more wait their turn, leaving libuv threads and a core for everything else. */
+  readonly passwordHashConcurrency: number;
+  /** `iss` of access tokens, checked on verification. */
+  readonly jwtIssuer: string;
+  /** `aud` of access tokens, checked on verification. */
+  readonly jwtAudience: string;
+  /** Access token lifetime, in seconds. */
+  readonly accessTokenTtlSeconds: number;
+  /** Session (refresh token) lifetime, in days. */
+  readonly sessionTtlDays: number;
+  /** Age after which a new signing key replaces the current one, in days. */
+  readonly signingKeyRotationDays: number;
+  /** Digits in an emailed sign-in code (6–8). */
+  readonly signInCodeLength: number;
+  /** How long a sign-in challenge and its code stay valid, in seconds. */
+  readonly signInCodeTtlSeconds: number;
+  /** Wrong codes allowed per challenge before it is dead. */
+  readonly signInCodeMaxAttempts: number;
+  /** How long a verified IP address and device are remembered, in days. */
+  readonly rememberDeviceDays: number;
+  /** Issuer name shown in authenticator apps. */
+  readonly totpIssuer: string;
+  /** smtp:// (STARTTLS when offered) or smtps:// URL with user and password; unset = .eml files in DATA_DIR/outbox. */
+  readonly smtpUrl: string | undefined;
+  /** From address of mail. */
+  readonly mailFrom: string;
+  /** Connection, greeting and socket timeout for SMTP, in milliseconds. */
+  readonly smtpTimeoutMs: number;
+  /** Redis URL for shared rate limits; unset = in this process's memory. */
+  readonly redisUrl: string | undefined;
+  /** Length of every rate-limit window, in seconds. */
+  readonly rateLimitWindowSeconds: number;
+  /** Sign-in attempts per email and IP address per window. */
+  readonly rateLimitSignInPerEmailIp: number;
+  /** Sign-in attempts per IP address per window. */
+  readonly rateLimitSignInPerIp: number;
+  /** Code verifications per user per window (each challenge also dies after its own attempts). */
+  readonly rateLimitVerifyPerUser: number;
+  /** Code resends per challenge per window. */
+  readonly rateLimitResendPerChallenge: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -128,6 +178,29 @@ const taskTimeouts = (raw: string): Readonly<Record<string, number>> => {
 };
 
 const isProduction = (env: Env) => env.NODE_ENV === 'production';
+
+const email = (raw: string): string => {
+  if (!/^[^\s@]+@[^\s@]+$/.test(raw.trim())) throw new InvalidValue('must be an email address');
+  return raw.trim();
+};
+
+const urlWithScheme =
+  (...schemes: string[]) =>
+  (raw: string): string => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new InvalidValue(`must be a URL starting with ${schemes.join(' or ')}`);
+    }
+    if (!schemes.includes(url.protocol.replace(/:$/, '://'))) throw new InvalidValue(`must start with ${schemes.join(' or ')}`);
+    return raw;
+  };
+
+const nonEmpty = (raw: string): string => {
+  if (raw.trim() === '') throw new InvalidValue('must not be empty');
+  return raw.trim();
+};
 
 /** Every variable Strongroom reads, in README order. */
 export const VARIABLES = {
@@ -272,6 +345,116 @@ export const VARIABLES = {
     default: '200',
     parse: integer(0, 100_000),
     doc: 'Distinct GraphQL operation names kept as metric labels; later ones are counted as `other`',
+  },
+  // --- sign-in and two-step verification ---
+  ADMIN_EMAIL: {
+    key: 'adminEmail',
+    default: (env) => (!env.NODE_ENV || env.NODE_ENV === 'development' ? 'admin@strongroom.local' : undefined),
+    parse: email,
+    doc: 'Email of the admin created on first start when there is none',
+  },
+  ADMIN_PASSWORD: {
+    key: 'adminPassword',
+    default: undefined,
+    parse: nonEmpty,
+    doc: 'Password of that admin; unset in development: a random one, printed once to stderr',
+  },
+  SIGNUP_ENABLED: { key: 'signupEnabled', default: 'false', parse: boolean, doc: 'Let anyone create an account with `signUp`' },
+  PASSWORD_ITERATIONS: {
+    key: 'passwordIterations',
+    default: '210000',
+    parse: integer(210_000, 10_000_000),
+    doc: 'PBKDF2-HMAC-SHA512 iterations for new hashes (OWASP minimum 210000); older hashes are upgraded at sign-in',
+  },
+  PASSWORD_HASH_CONCURRENCY: {
+    key: 'passwordHashConcurrency',
+    default: () => String(Math.max(1, os.availableParallelism() - 1)),
+    parse: integer(1, 64),
+    doc: 'Password hashes computed at once (more sign-ins wait their turn), so sign-ins never take every core and libuv thread',
+  },
+  JWT_ISSUER: { key: 'jwtIssuer', default: 'strongroom', parse: nonEmpty, doc: '`iss` of access tokens (checked)' },
+  JWT_AUDIENCE: { key: 'jwtAudience', default: 'strongroom-api', parse: nonEmpty, doc: '`aud` of access tokens (checked)' },
+  ACCESS_TOKEN_TTL_SECONDS: {
+    key: 'accessTokenTtlSeconds',
+    default: '900',
+    parse: integer(30, 86_400),
+    doc: 'Access token lifetime in seconds (15 min)',
+  },
+  SESSION_TTL_DAYS: { key: 'sessionTtlDays', default: '30', parse: integer(1, 365), doc: 'Session and refresh token lifetime in days' },
+  SIGNING_KEY_ROTATION_DAYS: {
+    key: 'signingKeyRotationDays',
+    default: '30',
+    parse: integer(1, 3650),
+    doc: 'Age in days after which a new token signing key takes over (the old `kid` verifies until its tokens expire)',
+  },
+  SIGN_IN_CODE_LENGTH: { key: 'signInCodeLength', default: '6', parse: integer(6, 8), doc: 'Digits in an emailed sign-in code (6–8)' },
+  SIGN_IN_CODE_TTL_SECONDS: {
+    key: 'signInCodeTtlSeconds',
+    default: '600',
+    parse: integer(60, 3600),
+    doc: 'How long a sign-in challenge and its code are valid, in seconds (10 min)',
+  },
+  SIGN_IN_CODE_MAX_ATTEMPTS: {
+    key: 'signInCodeMaxAttempts',
+    default: '5',
+    parse: integer(1, 20),
+    doc: 'Wrong codes per challenge before it is dead',
+  },
+  REMEMBER_DEVICE_DAYS: {
+    key: 'rememberDeviceDays',
+    default: '30',
+    parse: integer(1, 365),
+    doc: 'Days a verified IP address and device are remembered (no code asked from them)',
+  },
+  TOTP_ISSUER: { key: 'totpIssuer', default: 'Strongroom', parse: nonEmpty, doc: 'Issuer shown in authenticator apps' },
+  SMTP_URL: {
+    key: 'smtpUrl',
+    default: undefined,
+    parse: urlWithScheme('smtp://', 'smtps://'),
+    doc: '`smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`; unset: mail is written as `.eml` files under `DATA_DIR/outbox`',
+  },
+  MAIL_FROM: { key: 'mailFrom', default: 'Strongroom <no-reply@strongroom.invalid>', parse: nonEmpty, doc: 'From address of mail' },
+  SMTP_TIMEOUT_MS: {
+    key: 'smtpTimeoutMs',
+    default: '10000',
+    parse: integer(100, 120_000),
+    doc: 'SMTP connection, greeting and socket timeout in ms',
+  },
+  REDIS_URL: {
+    key: 'redisUrl',
+    default: undefined,
+    parse: urlWithScheme('redis://', 'rediss://'),
+    doc: 'Redis for rate limits shared by every API process; unset: each process counts in memory',
+  },
+  RATE_LIMIT_WINDOW_SECONDS: {
+    key: 'rateLimitWindowSeconds',
+    default: '900',
+    parse: integer(1, 86_400),
+    doc: 'Length of each rate-limit window in seconds (15 min)',
+  },
+  RATE_LIMIT_SIGN_IN_PER_EMAIL_IP: {
+    key: 'rateLimitSignInPerEmailIp',
+    default: '10',
+    parse: integer(1, 1_000_000),
+    doc: 'Sign-in attempts per email and IP address per window',
+  },
+  RATE_LIMIT_SIGN_IN_PER_IP: {
+    key: 'rateLimitSignInPerIp',
+    default: '100',
+    parse: integer(1, 1_000_000),
+    doc: 'Sign-in attempts per IP address per window',
+  },
+  RATE_LIMIT_VERIFY_PER_USER: {
+    key: 'rateLimitVerifyPerUser',
+    default: '20',
+    parse: integer(1, 1_000_000),
+    doc: 'Second-step code attempts per user per window, across challenges',
+  },
+  RATE_LIMIT_RESEND_PER_CHALLENGE: {
+    key: 'rateLimitResendPerChallenge',
+    default: '3',
+    parse: integer(1, 1000),
+    doc: 'Code resends per challenge per window',
   },
 } satisfies { [name: string]: Variable<keyof Config> };
 

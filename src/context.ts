@@ -1,5 +1,6 @@
 /** The per-request context every resolver receives. Built in src/http/graphql.ts. */
 import type { Logger } from './logger.ts';
+import type { Caller } from './services/auth/caller.ts';
 import type { Services } from './services/index.ts';
 
 export interface Context {
@@ -13,4 +14,6 @@ export interface Context {
   readonly signal: AbortSignal;
   readonly log: Logger;
   readonly services: Services;
+  /** Who is calling, from `Authorization: Bearer …` (anonymous, refused token, or a user). */
+  readonly caller: Caller;
 }

@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   GRAPHQL_PARSE_FAILED: 'The document is not valid GraphQL syntax.',
   GRAPHQL_VALIDATION_FAILED: 'The document does not validate against the schema.',
   INTERNAL_SERVER_ERROR: 'An unexpected failure; `extensions.correlationId` matches the server log line.',
+  INVALID_CODE: 'The second-step code is wrong; `extensions.attemptsLeft` says how many tries the challenge has left.',
+  CHALLENGE_EXPIRED: 'The sign-in challenge is expired, used, or dead after too many wrong codes; sign in again.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -120,6 +122,9 @@ export function maskError(logger: ErrorLogger) {
       (typeof code === 'string' && PASSTHROUGH_CODES.has(code) && (original === undefined || original instanceof GraphQLError));
     if (safe) {
       const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
+      // Apollo answers a mutation over GET with 405 and BAD_REQUEST; the code should say why.
+      const status = (error instanceof GraphQLError ? (error.extensions.http as { status?: number } | undefined) : undefined)?.status;
+      if (code === 'BAD_REQUEST' && status === 405) extensions.code = 'METHOD_NOT_ALLOWED';
       return { ...formatted, extensions };
     }
     const correlationId = randomUUID();

@@ -32,6 +32,27 @@ async function prepareDatabases(databases: Databases): Promise<void> {
   }
 }
 
+/** The first admin, when there is none (README "Sign-in"). A generated password is printed once, never logged. */
+async function bootstrapAdmin(server: StrongroomServer): Promise<void> {
+  const result = await server.services.auth.bootstrapAdmin();
+  switch (result.outcome) {
+    case 'exists':
+      return;
+    case 'not-configured':
+      logger.warn('there is no admin: set ADMIN_EMAIL and ADMIN_PASSWORD and restart to create one');
+      return;
+    case 'created':
+      logger.info({ email: result.user.email }, 'admin created');
+      if (result.generatedPassword) {
+        process.stderr.write(
+          `\nCreated the admin ${result.user.email} with the password ${result.generatedPassword}\n` +
+            'It is shown only this once. Sign in and create your own admin, or set ADMIN_EMAIL and ADMIN_PASSWORD on a fresh database.\n\n',
+        );
+      }
+      return;
+  }
+}
+
 async function start(): Promise<void> {
   const startedAt = performance.now();
   let databases: Databases | undefined;
@@ -68,6 +89,9 @@ async function start(): Promise<void> {
     await prepareDatabases(databases);
     pool = openWorkerPool(config, logger);
     server = await createServer({ config, logger, databases, pool });
+    await bootstrapAdmin(server);
+    if (config.smtpUrl) logger.info({ smtp: server.services.mail.description }, 'mail goes out over SMTP');
+    else logger.info({ outbox: server.services.mail.description }, 'no SMTP_URL: mail is written as .eml files to the outbox folder');
     const url = await server.listen();
     logger.info({ url: `${url}/graphql`, startupMs: Math.round(performance.now() - startedAt) }, 'Strongroom is ready');
     if (process.stdout.isTTY || config.nodeEnv === 'development') {

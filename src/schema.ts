@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
+import { authDirectiveTransformer } from './directives/auth.ts';
 import { resolvers } from './resolvers/index.ts';
 
 const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema');
@@ -18,6 +19,7 @@ export function loadTypeDefs(): string[] {
 
 /** The executable schema with every directive transform applied. */
 export function buildSchema(): GraphQLSchema {
-  const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
+  let schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
+  schema = authDirectiveTransformer(schema);
   return schema;
 }

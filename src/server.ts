@@ -15,6 +15,7 @@ import { registerGraphql } from './http/graphql.ts';
 import { admissionPlugin } from './http/admission.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createMetrics, registerMetricsRoute } from './http/metrics.ts';
+import { registerJwksRoute } from './http/jwks.ts';
 import type { Logger } from './logger.ts';
 import { buildSchema } from './schema.ts';
 import { createServices, type Services } from './services/index.ts';
@@ -27,6 +28,8 @@ export interface ServerDeps {
   readonly databases: Databases;
   /** Heavy work goes here; created and closed by the caller (after close() has drained HTTP). */
   readonly pool: WorkerPool<typeof TASKS>;
+  /** The clock (tests pass a frozen one); default the system clock. */
+  readonly now?: () => Date;
 }
 
 export interface StrongroomServer {
@@ -62,8 +65,9 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
     reply.header('x-request-id', request.id);
   });
   registerErrorHandlers(app);
-  const services = createServices({ config, databases, logger, pool });
+  const services = createServices({ config, databases, logger, pool, now: deps.now });
   registerHealthRoutes(app, services.system);
+  registerJwksRoute(app, services.auth);
   const metrics = createMetrics({ pool, taskKinds: TASK_KINDS, maxOperationNames: config.metricsMaxOperationNames });
   app.addHook('onClose', async () => metrics.close());
   registerMetricsRoute(app, metrics.registry);
@@ -96,6 +100,7 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
           await app.close(); // stops accepting, waits for in-flight requests, stops Apollo (drain plugin)
         } finally {
           clearTimeout(force);
+          await services.close();
         }
       })();
       return closing;

@@ -92,6 +92,7 @@ export function contextFor(services: Services, logger: Logger) {
         return (log ??= logger.child({ requestId: request.id }));
       },
       services,
+      caller: await services.auth.resolveCaller(request.headers.authorization),
     };
   };
 }

@@ -1,8 +1,25 @@
 /** The resolver map. One file per schema field under Query/, Mutation/ and type folders. */
 import type { Resolvers } from '../generated/graphql.ts';
+import { DateTime } from './DateTime.ts';
+import { confirmTotp } from './Mutation/confirmTotp.ts';
+import { createUser } from './Mutation/createUser.ts';
+import { enrollTotp } from './Mutation/enrollTotp.ts';
+import { refreshSession } from './Mutation/refreshSession.ts';
+import { resendSignInCode } from './Mutation/resendSignInCode.ts';
+import { signIn } from './Mutation/signIn.ts';
+import { signOut } from './Mutation/signOut.ts';
+import { signUp } from './Mutation/signUp.ts';
+import { startStepUp } from './Mutation/startStepUp.ts';
+import { verifySignIn } from './Mutation/verifySignIn.ts';
+import { auditLog } from './Query/auditLog.ts';
 import { health } from './Query/health.ts';
+import { me } from './Query/me.ts';
 import { systemSelfTest } from './Query/systemSelfTest.ts';
+import { recoveryCodesRemaining } from './User/recoveryCodesRemaining.ts';
 
 export const resolvers: Resolvers = {
-  Query: { health, systemSelfTest },
+  DateTime,
+  Query: { health, me, auditLog, systemSelfTest },
+  Mutation: { signIn, verifySignIn, resendSignInCode, startStepUp, refreshSession, signOut, signUp, createUser, enrollTotp, confirmTotp },
+  User: { recoveryCodesRemaining },
 };

@@ -2,8 +2,11 @@
 import type { Config } from '../config.ts';
 import type { Databases } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import path from 'node:path';
 import type { WorkerPool } from '../workers/pool.ts';
 import type { TASKS } from '../workers/tasks.ts';
+import { createMailTransport, type MailTransport } from '../mail/transport.ts';
+import { createAuthService, type AuthService } from './auth/index.ts';
 import { createSelfTestService, type SelfTestService } from './self-test.ts';
 import { createSystemService, type SystemService } from './system.ts';
 import { createLicenceService, type LicenceService } from './licences.ts';
@@ -12,6 +15,10 @@ import { createLicenceService, type LicenceService } from './licences.ts';
 export interface StoreServices {
   readonly system: SystemService;
   readonly licences: LicenceService;
+  readonly auth: AuthService;
+  readonly mail: MailTransport;
+  /** Closes what the services opened themselves (Redis, SMTP pools). */
+  close(): Promise<void>;
 }
 
 /** Every service, including those that defer heavy work to the worker pool. */
@@ -23,6 +30,8 @@ export interface StoreServiceDeps {
   readonly config: Config;
   readonly databases: Databases;
   readonly logger: Logger;
+  /** The clock; tests pass a frozen one. Default: the system clock. */
+  readonly now?: () => Date;
 }
 
 export interface ServiceDeps extends StoreServiceDeps {
@@ -32,9 +41,24 @@ export interface ServiceDeps extends StoreServiceDeps {
 
 /** Services for a process without a worker pool (db:reset, db:seed, test builders). */
 export function createStoreServices(deps: StoreServiceDeps): StoreServices {
+  const { config, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const mail = createMailTransport({
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+    outboxDir: path.join(config.dataDir, 'outbox'),
+    timeoutMs: config.smtpTimeoutMs,
+  });
+  const auth = createAuthService({ config, db: deps.databases.auth.db, logger: logger.child({ component: 'auth' }), mail, now });
   return {
-    system: createSystemService(deps.databases, { healthCacheMs: deps.config.healthCacheMs }),
+    system: createSystemService(deps.databases, { healthCacheMs: config.healthCacheMs }),
     licences: createLicenceService(deps.databases.data),
+    auth,
+    mail,
+    async close() {
+      mail.close();
+      await auth.close();
+    },
   };
 }
 

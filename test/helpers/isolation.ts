@@ -264,6 +264,7 @@ export function useTestDatabases(): IsolatedTestContext {
     await get().databases.rollback();
   });
   after(async () => {
+    await context?.services.close();
     await context?.databases.close();
   });
   return {

@@ -50,6 +50,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
 export interface TestServerOptions {
   /** Databases to serve from (e.g. `useTestDatabases().databases`, for per-test rollback); the caller closes them. Default: fresh pools. */
   readonly databases?: Databases;
+  /** The clock (a frozen one for expiry tests); default the system clock. */
+  readonly now?: () => Date;
 }
 
 export async function startTestServer(overrides: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
@@ -71,7 +73,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
       poolMax: config.dbPoolMax,
     }));
   const pool = openWorkerPool(config, logger);
-  const server = await createServer({ config, logger, databases, pool });
+  const server = await createServer({ config, logger, databases, pool, now: options.now });
   const url = await server.listen();
   return {
     url,

@@ -62,6 +62,14 @@ describe('GraphQL over HTTP', () => {
     assert.equal(ok.status, 200);
   });
 
+  test('a mutation over GET is refused with 405 METHOD_NOT_ALLOWED', async () => {
+    const res = await fetch(`${s.url}/graphql?query=${encodeURIComponent('mutation { signOut }')}`, { headers: { 'apollo-require-preflight': 'true' } });
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'POST');
+    const body = (await res.json()) as { errors: { extensions: { code: string } }[] };
+    assert.equal(body.errors[0]?.extensions.code, 'METHOD_NOT_ALLOWED');
+  });
+
   test('an unknown route is a 404 in JSON', async () => {
     const res = await fetch(`${s.url}/nowhere`);
     assert.equal(res.status, 404);

@@ -1,0 +1,48 @@
+/** The mail Strongroom sends, from handlebars templates with an HTML and a text part each. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import type { Mail } from './transport.ts';
+
+const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'templates');
+
+function template(name: string) {
+  const hb = Handlebars.create();
+  return {
+    html: hb.compile(readFileSync(path.join(DIR, `${name}.html.hbs`), 'utf8'), { strict: true }),
+    // The text part is not HTML: nothing to escape.
+    text: hb.compile(readFileSync(path.join(DIR, `${name}.txt.hbs`), 'utf8'), { strict: true, noEscape: true }),
+  };
+}
+
+const TEMPLATES = {
+  signInCode: template('sign-in-code'),
+  newSignIn: template('new-sign-in'),
+};
+
+export interface SignInCodeMail {
+  readonly to: string;
+  readonly code: string;
+  readonly minutes: number;
+  readonly ip: string;
+  readonly device: string;
+}
+
+export function signInCodeMail(m: SignInCodeMail): Mail {
+  const t = TEMPLATES.signInCode;
+  return { to: m.to, subject: 'Your Strongroom sign-in code', html: t.html(m), text: t.text(m) };
+}
+
+export interface NewSignInMail {
+  readonly to: string;
+  readonly ip: string;
+  readonly device: string;
+  readonly reason: string;
+  readonly at: string;
+}
+
+export function newSignInMail(m: NewSignInMail): Mail {
+  const t = TEMPLATES.newSignIn;
+  return { to: m.to, subject: `New sign-in from ${m.ip}, device ${m.device}`, html: t.html(m), text: t.text(m) };
+}

@@ -1,0 +1,142 @@
+/**
+ * Token signing keys, kept in the auth database so that every API process signs and
+ * verifies with the same ones. The newest key signs; when it is older than the rotation
+ * period a new one takes over, and a retired key keeps verifying (and stays in the JWKS)
+ * until every access token it signed has expired.
+ *
+ * The private JWK is stored as it is for now; the key store of a later issue encrypts it.
+ */
+import { randomUUID } from 'node:crypto';
+import { and, desc, gt, isNull, ne, or, sql } from 'drizzle-orm';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { signingKeys } from '../../db/schema/auth.ts';
+
+/** The one signing algorithm: Ed25519 (RFC 8037). Verification accepts nothing else. */
+export const SIGNING_ALG = 'EdDSA';
+
+export interface SigningKey {
+  readonly kid: string;
+  readonly key: CryptoKey;
+}
+
+export interface KeyStore {
+  /** The key that signs now; creates or rotates one when due. */
+  signingKey(): Promise<SigningKey>;
+  /** The public key for `kid`, or undefined when it is unknown or no longer valid. */
+  verificationKey(kid: string): Promise<CryptoKey | undefined>;
+  /** Public keys for `GET /.well-known/jwks.json`. */
+  jwks(): Promise<{ keys: JWK[] }>;
+  /** Makes a new key the signing key at once (the old ones keep verifying). */
+  rotate(): Promise<SigningKey>;
+}
+
+export interface KeyStoreOptions {
+  readonly rotationDays: number;
+  readonly accessTokenTtlSeconds: number;
+  readonly now: () => Date;
+}
+
+interface Row {
+  kid: string;
+  publicJwk: JWK;
+  privateJwk: string;
+  createdAt: Date;
+  retiredAt: Date | null;
+}
+
+/** How long the key list is trusted before it is re-read (other processes may have rotated). */
+const CACHE_MS = 60_000;
+/** An unknown `kid` re-reads the list at most this often, so forged kids cannot flood the database. */
+const MISS_RELOAD_MS = 5_000;
+
+export function createKeyStore(db: NodePgDatabase, options: KeyStoreOptions): KeyStore {
+  const { now } = options;
+  let rows: Row[] = [];
+  let loadedAt = -Infinity;
+  let missReloadAt = -Infinity;
+  const imported = new Map<string, Promise<CryptoKey>>();
+
+  const importKey = (jwk: JWK | string, cacheKey: string) => {
+    let key = imported.get(cacheKey);
+    if (!key) {
+      key = importJWK(typeof jwk === 'string' ? (JSON.parse(jwk) as JWK) : jwk, SIGNING_ALG) as Promise<CryptoKey>;
+      imported.set(cacheKey, key);
+    }
+    return key;
+  };
+
+  /** Keys still valid for verification: never retired, or retired less than one token lifetime ago. */
+  const live = (at: Date) => {
+    const cutoff = new Date(at.getTime() - options.accessTokenTtlSeconds * 1000);
+    return or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, cutoff));
+  };
+
+  async function load(): Promise<Row[]> {
+    rows = (await db.select().from(signingKeys).where(live(now())).orderBy(desc(signingKeys.createdAt))) as Row[];
+    loadedAt = performance.now();
+    return rows;
+  }
+
+  async function create(): Promise<void> {
+    await db.transaction(async (tx) => {
+      // Several API processes may notice at once that rotation is due; they take turns here.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('strongroom:signing-key'))`);
+      const kid = randomUUID();
+      const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
+      const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: 'sig' };
+      const at = now();
+      await tx.insert(signingKeys).values({
+        kid,
+        alg: SIGNING_ALG,
+        publicJwk,
+        privateJwk: JSON.stringify(await exportJWK(privateKey)),
+        createdAt: at,
+      });
+      await tx.update(signingKeys).set({ retiredAt: at }).where(and(isNull(signingKeys.retiredAt), ne(signingKeys.kid, kid)));
+    });
+  }
+
+  const current = (list: Row[]) => list.find((r) => r.retiredAt === null);
+  const due = (row: Row | undefined) =>
+    row === undefined || now().getTime() - row.createdAt.getTime() >= options.rotationDays * 86_400_000;
+
+  async function signingKey(): Promise<SigningKey> {
+    let list = performance.now() - loadedAt > CACHE_MS ? await load() : rows;
+    if (due(current(list))) {
+      list = await load(); // another process may have rotated already
+      if (due(current(list))) {
+        await create();
+        list = await load();
+      }
+    }
+    const row = current(list);
+    if (!row) throw new Error('no signing key after creating one');
+    return { kid: row.kid, key: await importKey(row.privateJwk, `private:${row.kid}`) };
+  }
+
+  return {
+    signingKey,
+    async verificationKey(kid) {
+      let row = rows.find((r) => r.kid === kid);
+      if (!row && performance.now() - missReloadAt > MISS_RELOAD_MS) {
+        missReloadAt = performance.now();
+        row = (await load()).find((r) => r.kid === kid);
+      }
+      if (!row) return undefined;
+      const cutoff = now().getTime() - options.accessTokenTtlSeconds * 1000;
+      if (row.retiredAt !== null && row.retiredAt.getTime() <= cutoff) return undefined;
+      return importKey(row.publicJwk, `public:${row.kid}`);
+    },
+    async jwks() {
+      const list = await load();
+      return { keys: list.map((r) => r.publicJwk) };
+    },
+    async rotate() {
+      await create();
+      await load();
+      return signingKey();
+    },
+  };
+}
+
