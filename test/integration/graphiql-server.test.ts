@@ -6,47 +6,21 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
-import { launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, watchPage, type PageWatch } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let browser: Browser | undefined;
 let page: Page;
 
-const requests: string[] = [];
-const foreign: string[] = [];
-const failures: string[] = [];
-const consoleErrors: string[] = [];
-
-const isLocal = (url: string): boolean => {
-  const { protocol, hostname } = new URL(url);
-  if (protocol === 'data:' || protocol === 'blob:') return true;
-  return protocol === 'http:' && hostname === '127.0.0.1';
-};
+let watch: PageWatch;
 
 before(async () => {
   server = await startTestServer();
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   browser = await launchBrowser();
   page = await browser.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${String(error)}`));
-  await page.setRequestInterception(true);
-  page.on('request', (request) => {
-    const url = request.url();
-    requests.push(url.slice(0, 100));
-    if (isLocal(url)) return void request.continue();
-    foreign.push(url);
-    void request.abort('blockedbyclient');
-  });
-  page.on('requestfailed', (request) => {
-    if (isLocal(request.url())) failures.push(`${request.url().slice(0, 100)}: ${request.failure()?.errorText}`);
-  });
-  page.on('response', (response) => {
-    if (response.status() >= 400) failures.push(`${response.url()}: HTTP ${response.status()}`);
-  });
+  watch = await watchPage(page);
 });
 
 after(async () => {
@@ -77,8 +51,8 @@ test('executing the default query in GraphiQL shows the live server health', asy
 });
 
 test('nothing left 127.0.0.1, nothing failed, no console errors', () => {
-  assert.ok(requests.some((url) => url.includes('/graphiql/assets/graphiql.min.js')), 'requests were observed');
-  assert.deepEqual(foreign, []);
-  assert.deepEqual(failures, []);
-  assert.deepEqual(consoleErrors, []);
+  assert.ok(watch.requests.some((url) => url.includes('/graphiql/assets/graphiql.min.js')), 'requests were observed');
+  assert.deepEqual(watch.foreign, []);
+  assert.deepEqual(watch.failures, []);
+  assert.deepEqual(watch.consoleErrors, []);
 });

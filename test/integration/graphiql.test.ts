@@ -10,28 +10,19 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { buildSchema, introspectionFromSchema } from 'graphql';
 import type { Browser, Page } from 'puppeteer-core';
 import { GRAPHIQL_CSP, graphiqlHtml, registerGraphiqlAssets, wantsGraphiql } from '../../src/http/graphiql.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, watchPage, type PageWatch } from '../helpers/browser.ts';
 
 let app: FastifyInstance;
 let browser: Browser | undefined;
 let page: Page;
 let origin: string;
 
-const requests: string[] = []; // every URL the page asked for
-const foreign: string[] = []; // of those, the ones that would have left localhost
-const failures: string[] = []; // local requests that failed or answered >= 400
-const consoleErrors: string[] = []; // includes CSP violations (reported below via console.error)
+let watch: PageWatch;
 const posts: { headers: Record<string, string | string[] | undefined>; body: { query?: string; operationName?: string } }[] = [];
 
 // Answering introspection properly keeps GraphiQL out of its error state, which would otherwise
 // print the (fixed) POST response into the result pane before anything is executed.
 const introspection = introspectionFromSchema(buildSchema('type Query { health: Health } type Health { status: String version: String }'));
-
-const isLocal = (url: string): boolean => {
-  const { protocol, hostname } = new URL(url);
-  if (protocol === 'data:' || protocol === 'blob:') return true;
-  return (protocol === 'http:' || protocol === 'ws:') && (hostname === '127.0.0.1' || hostname === 'localhost');
-};
 
 const resultText = (): Promise<string> =>
   page.$eval('.result-window', (element) => (element as HTMLElement).innerText);
@@ -57,30 +48,7 @@ before(async () => {
 
   browser = await launchBrowser();
   page = await browser.newPage();
-  // Injected through DevTools, so it runs despite the CSP and sees every violation.
-  await page.evaluateOnNewDocument(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
-    });
-  });
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${String(error)}`));
-  await page.setRequestInterception(true);
-  page.on('request', (request) => {
-    const url = request.url();
-    requests.push(url.slice(0, 100));
-    if (isLocal(url)) return void request.continue();
-    foreign.push(url);
-    void request.abort('blockedbyclient');
-  });
-  page.on('requestfailed', (request) => {
-    if (isLocal(request.url())) failures.push(`${request.url().slice(0, 100)}: ${request.failure()?.errorText}`);
-  });
-  page.on('response', (response) => {
-    if (response.status() >= 400) failures.push(`${response.url()}: HTTP ${response.status()}`);
-  });
+  watch = await watchPage(page);
 });
 
 after(async () => {
@@ -178,8 +146,8 @@ test('browser: execute sends a JSON POST with the pasted headers and shows the r
 });
 
 test('browser: nothing left localhost, nothing failed, no console errors or CSP violations', () => {
-  assert.ok(requests.some((url) => url.includes('/graphiql/assets/graphiql.min.js')), 'requests were observed');
-  assert.deepEqual(foreign, []);
-  assert.deepEqual(failures, []);
-  assert.deepEqual(consoleErrors, []);
+  assert.ok(watch.requests.some((url) => url.includes('/graphiql/assets/graphiql.min.js')), 'requests were observed');
+  assert.deepEqual(watch.foreign, []);
+  assert.deepEqual(watch.failures, []);
+  assert.deepEqual(watch.consoleErrors, []);
 });
