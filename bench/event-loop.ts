@@ -124,6 +124,6 @@ await server.close();
 await pool.close();
 await databases.close();
 
-const ratio = (a: number, b: number) => (a / b).toFixed(3);
+const ratio = (a: number, b: number) => Number((a / b).toPrecision(3)).toString();
 process.stdout.write(`BENCH light-p99-under-load-vs-idle ours=${underLoad.toFixed(2)}ms baseline=${idle.toFixed(2)}ms ratio=${ratio(underLoad, idle)}\n`);
 process.stdout.write(`BENCH light-p99-under-load ours=${underLoad.toFixed(2)}ms baseline=${blocking.toFixed(2)}ms ratio=${ratio(underLoad, blocking)}\n`);

@@ -58,6 +58,8 @@ export interface Config {
   readonly workerMaxOldGenerationMb: number;
   /** Replace a worker after this many tasks; 0 = never. */
   readonly workerRecycleAfterTasks: number;
+  /** Nice value added to worker threads, so the event loop wins the CPU. */
+  readonly workerNice: number;
   /** Most iterations `systemSelfTest` accepts. */
   readonly selfTestMaxIterations: number;
   /** Distinct operation names the GraphQL latency metric keeps before grouping the rest as `other`. */
@@ -333,6 +335,12 @@ export const VARIABLES = {
     default: '1000',
     parse: integer(0, 100_000_000),
     doc: 'Replace a worker thread after it has run this many tasks (0: never)',
+  },
+  WORKER_NICE: {
+    key: 'workerNice',
+    default: '10',
+    parse: integer(0, 19),
+    doc: 'Added to each worker thread\'s nice value (Linux), so light requests on the event loop win the CPU from heavy work; 0: same priority',
   },
   SELF_TEST_MAX_ITERATIONS: {
     key: 'selfTestMaxIterations',

@@ -13,6 +13,7 @@ export function openWorkerPool(config: Config, logger: Logger): WorkerPool<typeo
     timeouts: config.workerTaskTimeouts,
     maxOldGenerationMb: config.workerMaxOldGenerationMb,
     recycleAfterTasks: config.workerRecycleAfterTasks,
+    niceIncrement: config.workerNice,
     logger: logger.child({ component: 'workers' }),
   });
 }

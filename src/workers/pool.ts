@@ -68,6 +68,12 @@ export interface WorkerPoolOptions<R extends TaskRegistry> {
   readonly maxOldGenerationMb: number;
   /** Replace a worker after it has run this many tasks; 0 = never. */
   readonly recycleAfterTasks: number;
+  /**
+   * Added to each worker thread's nice value (0 = same priority as the event loop). On a
+   * machine with as many busy threads as cores, the event loop then still gets the CPU it
+   * needs for light requests. Linux applies nice per thread; elsewhere it may be ignored.
+   */
+  readonly niceIncrement?: number;
   readonly logger: Logger;
 }
 
@@ -169,6 +175,7 @@ export function createWorkerPool<R extends TaskRegistry>(options: WorkerPoolOpti
     // 'async' keeps a worker's event loop turning between tasks, so tasks that await I/O behave.
     atomics: 'async',
     resourceLimits: { maxOldGenerationSizeMb: options.maxOldGenerationMb },
+    niceIncrement: options.niceIncrement ?? 0,
     loadBalancer(_task, workers) {
       for (const worker of workers) {
         if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed || retiring.has(worker.id) || retired.has(worker.id)) continue;
