@@ -9,7 +9,10 @@ export interface RunningProcess {
   readonly child: ChildProcess;
   readonly lines: Record<string, unknown>[];
   readonly stderr: () => string;
-  /** Resolves with the first log line matching `msg`. */
+  /**
+   * Resolves with the first log line matching `msg` (default limit 90 s: opening a new embedded
+   * data folder takes seconds, many more on a machine busy with other test runs).
+   */
   waitFor(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
@@ -45,7 +48,7 @@ export function startProcess(env: Record<string, string>): RunningProcess {
     lines,
     stderr: () => err,
     exited,
-    waitFor(msg, timeoutMs = 30_000) {
+    waitFor(msg, timeoutMs = 90_000) {
       const found = lines.find((l) => l.msg === msg);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
