@@ -9,7 +9,10 @@ export interface RunningProcess {
   readonly child: ChildProcess;
   readonly lines: Record<string, unknown>[];
   readonly stderr: () => string;
-  /** Resolves with the first log line matching `msg`. */
+  /**
+   * Resolves with the first log line matching `msg` (default limit 90 s: opening a new embedded
+   * data folder takes seconds, many more on a machine busy with other test runs).
+   */
   waitFor(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
