@@ -53,6 +53,9 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     // GraphQL operations get one line each from our Apollo plugin; Fastify's per-request lines would double them.
     logController: new LogController({ disableRequestLogging: true }),
+    // Fastify would make a child logger per request (a pino child plus our redaction of its
+    // bindings) that nothing uses: HTTP-level errors log the request id themselves.
+    childLoggerFactory: (parent) => parent,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     requestIdHeader: 'x-request-id',

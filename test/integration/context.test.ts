@@ -13,12 +13,15 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Context } from '../../src/context.ts';
 import { contextFor } from '../../src/http/graphql.ts';
 import { createLogger } from '../../src/logger.ts';
+import { ANONYMOUS } from '../../src/services/auth/caller.ts';
 import type { Services } from '../../src/services/index.ts';
 
 let app: FastifyInstance;
 let port: number;
 const seen = new Map<string, { context: Context; closed: Promise<unknown> }>();
-const makeContext = contextFor({} as Services, createLogger('silent', new Writable({ write: (_c, _e, done) => done() })));
+// Only the caller lookup is used here (no Authorization header: anonymous).
+const services = { auth: { resolveCaller: async () => ANONYMOUS } } as unknown as Services;
+const makeContext = contextFor(services, createLogger('silent', new Writable({ write: (_c, _e, done) => done() })));
 
 before(async () => {
   app = Fastify();
@@ -45,7 +48,11 @@ async function leaveEarly(id: string): Promise<{ context: Context; closed: Promi
   const req = httpRequest({ host: '127.0.0.1', port, path: `/wait/${id}` });
   req.on('error', () => {});
   req.end();
-  while (!seen.has(id)) await new Promise((resolve) => setTimeout(resolve, 5));
+  const deadline = Date.now() + 10_000;
+  while (!seen.has(id)) {
+    if (Date.now() > deadline) throw new Error(`the server never saw request ${id}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   req.destroy();
   return seen.get(id)!;
 }
