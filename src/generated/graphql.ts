@@ -237,6 +237,8 @@ export type Query = {
   /**
    * Runs `iterations` rounds of SHA-256 on a worker thread and answers with the digest: a
    * known amount of CPU work that shows the worker pool serves (and how long it takes).
+   * Needs sign-in (`@auth`, any role; the access token from `signIn` works before the second
+   * step): anonymous calls are refused with UNAUTHENTICATED before any work is queued.
    * Subject to the pool's limits: `TIMEOUT`, `SERVER_BUSY` (with `retryAfter`), `CANCELLED`
    * when the client goes away. `iterations` must be between 1 and `SELF_TEST_MAX_ITERATIONS`.
    */

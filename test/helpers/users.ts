@@ -121,6 +121,18 @@ export function signIn(s: TestServer, user: { email: string; password: string },
   });
 }
 
+/**
+ * Headers for a new USER signed in from a new device: only the first step, so the access
+ * token works on `@auth` fields (not `@twoFactor` ones). The code mail goes wherever the
+ * server sends mail (give it a temporary DATA_DIR or an SMTP_URL).
+ */
+export async function signedInHeaders(s: TestServer): Promise<Record<string, string>> {
+  const res = await signIn(s, await aUser(s).create());
+  const token = res.body.data?.signIn.tokens.accessToken;
+  if (!token) throw new Error(`sign-in failed: ${JSON.stringify(res.body.errors)}`);
+  return bearer(token);
+}
+
 /** Signs in and, when challenged, reads the code from the mail server and verifies it. */
 export async function signInVerified(s: TestServer, mail: TestMailServer, user: { email: string; password: string }, origin: Origin = {}): Promise<Tokens> {
   const res = await signIn(s, user, origin);

@@ -1,12 +1,17 @@
 /**
  * Deferred work over real HTTP: `systemSelfTest` hands its hashing to the server's worker
  * pool. A client that goes away, a saturated pool, a timeout and a burst of heavy requests.
+ * The field needs sign-in: every request carries a token from the first sign-in step.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { iteratedSha256 } from '../../src/workers/tasks/self-test.ts';
 import { watchDeferred } from '../helpers/deferred.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { signedInHeaders } from '../helpers/users.ts';
 
 /** Enough SHA-256 rounds to keep a worker busy for many minutes: only a timeout or an abort ends it. */
 const ENDLESS = 500_000_000;
@@ -17,12 +22,25 @@ interface SelfTest {
 
 const SELF_TEST = 'query SelfTest($n: Int) { systemSelfTest(iterations: $n) { iterations digest durationMs workerThreadId } }';
 
+/** Sign-in mail (the code, the new-sign-in notice) goes to an outbox under this folder. */
+let dataDir: string;
+before(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-deferred-'));
+});
+after(() => rm(dataDir, { recursive: true, force: true }));
+
+/** A test server whose mail goes to the temporary outbox, and headers signing a new user in to it. */
+async function start(env: Record<string, string>): Promise<{ s: TestServer; auth: Record<string, string> }> {
+  const s = await startTestServer({ DATA_DIR: dataDir, ...env });
+  return { s, auth: await signedInHeaders(s) };
+}
+
 /** A POST /graphql the test can cut off, as a client closing its connection would. */
-function abortableRequest(s: TestServer, query: string, variables: Record<string, unknown>) {
+function abortableRequest(s: TestServer, query: string, variables: Record<string, unknown>, headers: Record<string, string>) {
   const client = new AbortController();
   const response = fetch(`${s.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
     signal: client.signal,
   }).catch((e: unknown) => e);
@@ -51,19 +69,36 @@ async function metricValue(s: TestServer, series: string): Promise<number | unde
 
 describe('deferred work over HTTP', () => {
   let s: TestServer;
+  let auth: Record<string, string>;
   before(async () => {
-    s = await startTestServer({
+    ({ s, auth } = await start({
       WORKER_THREADS: '1',
       WORKER_MAX_QUEUE: '8',
       WORKER_QUEUE_HIGH_WATER: '1',
       SELF_TEST_MAX_ITERATIONS: String(ENDLESS),
-    });
+    }));
   });
   after(() => s.close());
 
+  test('without a token systemSelfTest is UNAUTHENTICATED, and nothing reaches the pool', async () => {
+    const events: string[] = [];
+    const unobserve = s.pool.observe((e) => events.push(e.type));
+    const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer not-a-token' }];
+    for (const headers of attempts) {
+      const res = await s.gql<SelfTest>(SELF_TEST, { n: ENDLESS }, headers);
+      assert.equal(res.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', JSON.stringify(headers));
+      assert.deepEqual(res.body.errors?.[0]?.path, ['systemSelfTest']);
+      assert.equal(res.body.data, null);
+    }
+    unobserve();
+    assert.deepEqual(events, [], 'no task was queued, started or refused');
+    assert.deepEqual({ running: s.pool.stats().running, queued: s.pool.stats().queued }, { running: 0, queued: 0 });
+    assert.equal(await metricValue(s, 'strongroom_worker_tasks_total{kind="selfTest",outcome="ok"}'), 0);
+  });
+
   test('systemSelfTest hashes on a worker thread and answers with the digest', async () => {
     const watch = watchDeferred(s.pool);
-    const response = s.gql<SelfTest>(SELF_TEST, { n: 5000 });
+    const response = s.gql<SelfTest>(SELF_TEST, { n: 5000 }, auth);
     const task = await watch.asyncStarted({ kind: 'selfTest' });
     assert.notEqual(task.phase, 'settled', 'the request is pending while the worker hashes');
     assert.equal((await watch.asyncDispatch(task)).outcome, 'ok');
@@ -78,7 +113,7 @@ describe('deferred work over HTTP', () => {
   test('an iteration count out of range is BAD_USER_INPUT naming the argument, and nothing is deferred', async () => {
     const watch = watchDeferred(s.pool);
     for (const n of [0, -5, ENDLESS + 1]) {
-      const res = await s.gql(SELF_TEST, { n });
+      const res = await s.gql(SELF_TEST, { n }, auth);
       assert.equal(res.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `iterations ${n}`);
       assert.equal(res.body.errors?.[0]?.extensions?.field, 'iterations');
     }
@@ -89,7 +124,7 @@ describe('deferred work over HTTP', () => {
   test('a client that disconnects while its task runs gets its worker stopped, and the pool replaces it', async () => {
     const watch = watchDeferred(s.pool);
     const [threadBefore] = s.pool.threadIds();
-    const request = abortableRequest(s, SELF_TEST, { n: ENDLESS });
+    const request = abortableRequest(s, SELF_TEST, { n: ENDLESS }, auth);
     const task = await watch.asyncStarted({ kind: 'selfTest', phase: 'running' });
     request.disconnect();
     assert.ok((await request.response) instanceof Error);
@@ -97,7 +132,7 @@ describe('deferred work over HTTP', () => {
     assert.equal(outcome.outcome, 'cancelled');
     assert.equal(watch.workerExits().stopped, 1);
     assert.ok(!s.pool.threadIds().includes(threadBefore!), 'the thread that ran it is gone');
-    const next = await s.gql<SelfTest>(SELF_TEST, { n: 10 });
+    const next = await s.gql<SelfTest>(SELF_TEST, { n: 10 }, auth);
     assert.equal(next.body.data?.systemSelfTest.digest, iteratedSha256(10), 'the replacement serves');
     watch.stop();
   });
@@ -105,7 +140,7 @@ describe('deferred work over HTTP', () => {
   test('a client that disconnects while its task waits gets it removed from the queue, unrun', async () => {
     const busy = occupy(s, 1);
     const watch = watchDeferred(s.pool);
-    const request = abortableRequest(s, SELF_TEST, { n: 10 });
+    const request = abortableRequest(s, SELF_TEST, { n: 10 }, auth);
     const task = await watch.asyncStarted({ kind: 'selfTest', phase: 'queued' });
     assert.equal(s.pool.stats().queued, 1);
     request.disconnect();
@@ -121,7 +156,7 @@ describe('deferred work over HTTP', () => {
   test('when the queue is past its high-water mark a heavy operation is refused whole, before any resolver runs; light ones still run', async () => {
     const busy = occupy(s, 3); // one running, two waiting: past WORKER_QUEUE_HIGH_WATER=1
     const watch = watchDeferred(s.pool);
-    const heavy = await s.gql('query Mixed { health { status } systemSelfTest(iterations: 10) { digest } }');
+    const heavy = await s.gql('query Mixed { health { status } systemSelfTest(iterations: 10) { digest } }', {}, auth);
     assert.equal(heavy.status, 503);
     assert.equal(heavy.body.errors?.[0]?.extensions?.code, 'SERVER_BUSY');
     const retryAfter = heavy.body.errors?.[0]?.extensions?.retryAfter as number;
@@ -137,7 +172,7 @@ describe('deferred work over HTTP', () => {
     assert.equal(light.body.data?.health.status, 'OK');
 
     await busy.release();
-    const admitted = await s.gql<SelfTest>(SELF_TEST, { n: 10 });
+    const admitted = await s.gql<SelfTest>(SELF_TEST, { n: 10 }, auth);
     assert.equal(admitted.body.data?.systemSelfTest.digest, iteratedSha256(10), 'admitted again once the queue drains');
     watch.stop();
   });
@@ -150,14 +185,15 @@ describe('deferred work over HTTP', () => {
 
 describe('a heavy task past its time limit', () => {
   let s: TestServer;
+  let auth: Record<string, string>;
   before(async () => {
-    s = await startTestServer({ WORKER_THREADS: '1', WORKER_TASK_TIMEOUTS: 'selfTest=300', SELF_TEST_MAX_ITERATIONS: String(ENDLESS) });
+    ({ s, auth } = await start({ WORKER_THREADS: '1', WORKER_TASK_TIMEOUTS: 'selfTest=300', SELF_TEST_MAX_ITERATIONS: String(ENDLESS) }));
   });
   after(() => s.close());
 
   test('is TIMEOUT for the client; the worker is stopped and the pool recovers', async () => {
     const watch = watchDeferred(s.pool);
-    const res = await s.gql<SelfTest>(SELF_TEST, { n: ENDLESS });
+    const res = await s.gql<SelfTest>(SELF_TEST, { n: ENDLESS }, auth);
     assert.equal(res.status, 200);
     assert.equal(res.body.errors?.[0]?.extensions?.code, 'TIMEOUT');
     assert.equal(res.body.errors?.[0]?.extensions?.timeoutMs, 300);
@@ -165,7 +201,7 @@ describe('a heavy task past its time limit', () => {
     assert.equal(watch.workerExits().stopped, 1);
     // The 300 ms limit counts waiting, and a replacement thread takes a moment to boot: wait for it.
     await watch.workersReady(1);
-    const next = await s.gql<SelfTest>(SELF_TEST, { n: 10 });
+    const next = await s.gql<SelfTest>(SELF_TEST, { n: 10 }, auth);
     assert.equal(next.body.data?.systemSelfTest.digest, iteratedSha256(10));
     assert.equal(await metricValue(s, 'strongroom_worker_tasks_total{kind="selfTest",outcome="timeout"}'), 1);
     assert.equal(await metricValue(s, 'strongroom_worker_exits_total{reason="stopped"}'), 1);
@@ -175,10 +211,11 @@ describe('a heavy task past its time limit', () => {
 
 describe('100 concurrent heavy requests with a queue of 8', () => {
   let s: TestServer;
+  let auth: Record<string, string>;
   before(async () => {
     // A generous time limit: on a busy machine the low-priority workers are slow, and a
     // TIMEOUT here would hide the outcomes under test.
-    s = await startTestServer({ WORKER_THREADS: '2', WORKER_MAX_QUEUE: '8', WORKER_QUEUE_HIGH_WATER: '1000', WORKER_TASK_TIMEOUT_MS: '120000' });
+    ({ s, auth } = await start({ WORKER_THREADS: '2', WORKER_MAX_QUEUE: '8', WORKER_QUEUE_HIGH_WATER: '1000', WORKER_TASK_TIMEOUT_MS: '120000' }));
   });
   after(() => s.close());
 
@@ -190,7 +227,7 @@ describe('100 concurrent heavy requests with a queue of 8', () => {
       Array.from({ length: 100 }, async (_, i) => {
         const res = await fetch(`${s.url}/graphql`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...auth },
           body: JSON.stringify({ query: SELF_TEST, variables: { n: rounds(i) } }),
           signal: AbortSignal.timeout(150_000), // a hang fails the test instead of stalling it
         });

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { signedInHeaders } from '../helpers/users.ts';
 
 async function scrape(s: TestServer): Promise<{ type: string; lines: string[] }> {
   const res = await fetch(`${s.url}/metrics`);
@@ -16,10 +20,21 @@ const value = (lines: string[], series: string) => {
 describe('GET /metrics', () => {
   let s: TestServer;
   let other: TestServer;
+  /** systemSelfTest needs sign-in; the SignIn operation takes the first of the operation names. */
+  let auth: Record<string, string>;
+  let dataDir: string;
   before(async () => {
-    [s, other] = await Promise.all([startTestServer({ WORKER_THREADS: '2', WORKER_MAX_QUEUE: '16', METRICS_MAX_OPERATION_NAMES: '2' }), startTestServer({ WORKER_THREADS: '1' })]);
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-metrics-'));
+    [s, other] = await Promise.all([
+      startTestServer({ WORKER_THREADS: '2', WORKER_MAX_QUEUE: '16', METRICS_MAX_OPERATION_NAMES: '3', DATA_DIR: dataDir }),
+      startTestServer({ WORKER_THREADS: '1' }),
+    ]);
+    auth = await signedInHeaders(s);
   });
-  after(() => Promise.all([s.close(), other.close()]));
+  after(async () => {
+    await Promise.all([s.close(), other.close()]);
+    await rm(dataDir, { recursive: true, force: true });
+  });
 
   test('shows the pool: threads, utilisation, queue depth and capacity', async () => {
     const { type, lines } = await scrape(s);
@@ -35,7 +50,7 @@ describe('GET /metrics', () => {
   });
 
   test('a deferred task shows up in the wait and run histograms and the outcome counter of its kind', async () => {
-    const res = await s.gql('query Hash { systemSelfTest(iterations: 100) { digest } }');
+    const res = await s.gql('query Hash { systemSelfTest(iterations: 100) { digest } }', {}, auth);
     assert.equal(res.body.errors, undefined);
     const { lines } = await scrape(s);
     assert.equal(value(lines, 'strongroom_worker_tasks_total{kind="selfTest",outcome="ok"}'), 1);
@@ -57,10 +72,10 @@ describe('GET /metrics', () => {
   test('operation latency is labelled by name and outcome, with a bounded set of names', async () => {
     await s.gql('query Probe { health { status } }');
     await s.gql('query Probe { health { status } }');
-    await s.gql('query Third { health { status } }'); // past METRICS_MAX_OPERATION_NAMES=2 (Hash, Probe)
+    await s.gql('query Third { health { status } }'); // past METRICS_MAX_OPERATION_NAMES=3 (SignIn, Hash, Probe)
     await s.gql('{ health { status } }');
     await s.gql('query Broken { health { nope } }');
-    await s.gql('{ systemSelfTest(iterations: 0) { digest } }');
+    await s.gql('{ systemSelfTest(iterations: 0) { digest } }', {}, auth);
     const { lines } = await scrape(s);
     assert.equal(value(lines, 'strongroom_graphql_operation_duration_seconds_count{operation="Probe",outcome="ok"}'), 2);
     assert.equal(value(lines, 'strongroom_graphql_operation_duration_seconds_count{operation="other",outcome="ok"}'), 1);
