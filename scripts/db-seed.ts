@@ -10,13 +10,15 @@ import { createLogger } from '../src/logger.ts';
 import { createStoreServices } from '../src/services/index.ts';
 import { named, openConfiguredDatabases, parseCliArgs, RefusedError, runCli, UsageError, wholeNumber } from './lib/cli.ts';
 
-const USAGE = `usage: npm run db:seed -- [--events N] [--licences M] [--seed S] [--until YYYY-MM-DD] [--batch B]
+const USAGE = `usage: npm run db:seed -- [--events N] [--licences M] [--seed S] [--until YYYY-MM-DD] [--batch B] [--concurrency C] [--via copy|insert]
   --events N      licence events to write (default 100000)
   --licences M    licences the events belong to (default 1000)
   --seed S        PRNG seed; the same options give the same rows (default 1)
   --until DATE    end of the year the events fall in (default: today, UTC)
-  --batch B       events per INSERT statement (default 100000)
-  --concurrency C INSERT statements in flight at once (default 2)`;
+  --batch B       events per COPY or INSERT statement (default 100000)
+  --concurrency C statements in flight at once (default 2)
+  --via W         copy (COPY FROM STDIN) or insert (INSERT … SELECT FROM unnest);
+                  default copy, or insert on the embedded database, which has no COPY FROM STDIN`;
 
 /** A bar that redraws in place on a terminal and prints every tenth on anything else (CI logs). */
 function progressBar(stream: NodeJS.WriteStream) {
@@ -57,7 +59,9 @@ runCli('db:seed', USAGE, async () => {
     until: { type: 'string' },
     batch: { type: 'string' },
     concurrency: { type: 'string' },
+    via: { type: 'string' },
   });
+  if (args.via !== undefined && args.via !== 'copy' && args.via !== 'insert') throw new UsageError(`--via must be copy or insert, got "${args.via}"`);
   const options = {
     events: wholeNumber(args.events, 'events', 100_000, 0, 100_000_000),
     licences: wholeNumber(args.licences, 'licences', 1000, 1, 10_000_000),
@@ -65,6 +69,7 @@ runCli('db:seed', USAGE, async () => {
     until: parseUntil(args.until),
     batchSize: wholeNumber(args.batch, 'batch', 100_000, 1, 1_000_000),
     concurrency: wholeNumber(args.concurrency, 'concurrency', 2, 1, 16),
+    via: args.via as 'copy' | 'insert' | undefined,
   };
   const config = loadConfig();
   const databases = await openConfiguredDatabases(config);
@@ -78,7 +83,7 @@ runCli('db:seed', USAGE, async () => {
     const result = await seed(databases.data, services.licences, options, progressBar(process.stderr)).finally(() => services.close());
     const seconds = result.eventsMs / 1000;
     process.stdout.write(
-      `removed ${result.removed} earlier seeded licences; wrote ${result.licences} licences, then ${result.events} events in ${seconds.toFixed(1)} s (${Math.round(result.events / Math.max(seconds, 0.001))} events/s)\n`,
+      `removed ${result.removed} earlier seeded licences; wrote ${result.licences} licences, then ${result.events} events (${result.via}) in ${seconds.toFixed(1)} s (${Math.round(result.events / Math.max(seconds, 0.001))} events/s)\n`,
     );
   } finally {
     await databases.close();

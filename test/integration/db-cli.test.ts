@@ -98,13 +98,25 @@ describe('db:reset, db:migrate and db:seed', () => {
     const others = await count(`licensing.licences where unique_id not like 'SEED-%'`);
     const first = await runScript('db-seed.ts', args, scratch.env);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /wrote 40 licences, then 3000 events in [\d.]+ s \(\d+ events\/s\)/);
+    assert.match(first.stdout, /wrote 40 licences, then 3000 events \((copy|insert)\) in [\d.]+ s \(\d+ events\/s\)/);
+    // COPY where the server takes it; the embedded PGlite has no COPY FROM STDIN over the wire.
+    assert.match(first.stdout, scratch.kind === 'postgres' ? /events \(copy\)/ : /events \(insert\)/);
     assert.match(first.stderr, /events +\[#+\] 100% 3,000\/3,000/);
     const a = await fingerprint();
     const again = await runScript('db-seed.ts', args, scratch.env);
     assert.match(again.stdout, /removed 40 earlier seeded licences/);
     assert.deepEqual(await fingerprint(), a);
     assert.equal(a.n, '3000');
+    // Both write paths give the same rows.
+    const other = await runScript('db-seed.ts', [...args, '--via', scratch.kind === 'postgres' ? 'insert' : 'copy'], scratch.env);
+    if (scratch.kind === 'postgres') {
+      assert.equal(other.code, 0, other.stderr);
+      assert.match(other.stdout, /events \(insert\)/);
+      assert.deepEqual(await fingerprint(), a);
+    } else {
+      assert.notEqual(other.code, 0);
+      assert.match(other.stderr, /does not take COPY FROM STDIN/);
+    }
     assert.equal(await count(`licensing.licences where unique_id not like 'SEED-%'`), others, 'other rows are left alone');
   });
 
@@ -115,6 +127,9 @@ describe('db:reset, db:migrate and db:seed', () => {
     assert.match(result.stderr, /usage: npm run db:seed/);
     const unknown = await runScript('db-seed.ts', ['--eventz', '5'], {});
     assert.equal(unknown.code, 64);
+    const via = await runScript('db-seed.ts', ['--via', 'carrier-pigeon'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    assert.equal(via.code, 64);
+    assert.match(via.stderr, /--via must be copy or insert, got "carrier-pigeon"/);
   });
 
   test('a database that does not answer is named, with its host, without password or stack trace', async () => {
