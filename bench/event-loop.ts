@@ -25,14 +25,10 @@ import { createServer } from '../src/server.ts';
 import { openWorkerPool } from '../src/workers/index.ts';
 import { iteratedSha256 } from '../src/workers/tasks/self-test.ts';
 import type { LoadJob } from './lib/light-load.ts';
+import { percentile } from './lib/stats.ts';
 
 const LIGHT_QUERY = JSON.stringify({ query: '{ health { status } }' });
 const TASK_MS = 200;
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 /** Runs the load generator in its own process for `seconds` and returns every latency (ms). */
 function measure(url: string, rate: number, seconds: number): Promise<number[]> {

@@ -26,15 +26,12 @@ import { createLogger } from '../src/logger.ts';
 import { createServer } from '../src/server.ts';
 import { openWorkerPool } from '../src/workers/index.ts';
 import { ANONYMOUS } from '../src/services/auth/caller.ts';
+import { percentile } from './lib/stats.ts';
 
 const CONCURRENT_SIGN_INS = 20;
 const SIGN_IN_SAMPLES = 20;
 const LIGHT_SAMPLES = 300;
 
-const percentile = (xs: number[], p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
 const fmt = (n: number) => n.toFixed(2);
 const line = (metric: string, ours: number, baseline: number) =>
   process.stdout.write(`BENCH ${metric} ours=${fmt(ours)}ms baseline=${fmt(baseline)}ms ratio=${(ours / baseline).toFixed(2)}\n`);
