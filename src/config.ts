@@ -283,10 +283,10 @@ export const VARIABLES = {
   },
   LOG_BUFFER_BYTES: {
     key: 'logBufferBytes',
-    default: '4096',
+    default: '16000',
     // sonic-boom refuses a buffer that is not smaller than its largest single write (16 KiB).
     parse: integer(0, 16_000),
-    doc: 'Log lines are gathered up to this many bytes (at most 16000) and written together (pending lines are written at exit); 0: each line is written synchronously',
+    doc: 'Log lines are gathered up to this many bytes (at most 16000) and written together in one write (pending lines are written at exit); 0: each line is written as it is logged',
   },
   LOG_FLUSH_MS: {
     key: 'logFlushMs',

@@ -64,17 +64,38 @@ export interface LogDestinationOptions {
 }
 
 /**
- * The stream the process logs to. Unbuffered, every line costs a synchronous write(2), which
- * for a small GraphQL request is a visible share of the work (one operation line per request).
- * Buffered, lines are gathered and written asynchronously once `bufferBytes` are waiting or
- * `flushMs` has passed; what is still waiting at exit (normal, process.exit, or an uncaught
- * exception) is written synchronously by pino. A hard kill (SIGKILL, OOM) can lose the last
- * `flushMs` of lines.
+ * The stream the process logs to. Unbuffered, every line costs a write(2), which for a small
+ * GraphQL request is a visible share of the work (one operation line per request). Buffered,
+ * lines are gathered and written together once `bufferBytes` are waiting or `flushMs` has
+ * passed; what is still waiting at exit (normal, process.exit, or an uncaught exception) is
+ * written by pino. A hard kill (SIGKILL, OOM) can lose the last `flushMs` of lines.
+ *
+ * Writes are synchronous either way, as Node's own stdout is for pipes and files: an
+ * asynchronous write goes through libuv's thread pool, and waking a pool thread for every few
+ * kilobytes cost more than the write itself (measured with bench/trivial-query.ts: ~9% of a
+ * small request's CPU in the submitting call alone).
  */
 export function logDestination(options: LogDestinationOptions): DestinationStream {
   const dest = options.dest ?? 1;
   if (options.bufferBytes <= 0) return destination({ dest, sync: true });
-  return destination({ dest, sync: false, minLength: options.bufferBytes, periodicFlush: options.flushMs });
+  return destination({ dest, sync: true, minLength: options.bufferBytes, periodicFlush: options.flushMs });
+}
+
+/**
+ * pino's ISO timestamp, made once per millisecond: a busy server writes several lines in the
+ * same millisecond, and `toISOString()` was the most expensive part of a line.
+ */
+function isoTimeCached(): () => string {
+  let lastMs = -1;
+  let last = '';
+  return () => {
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      last = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return last;
+  };
 }
 
 /** Creates the process logger, writing to `destination` (default: stdout, unbuffered). */
@@ -84,7 +105,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       level,
       base: { service: 'strongroom' },
       formatters: { log: (object) => redactSecrets(object) },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeCached(),
     },
     destination,
   );

@@ -106,4 +106,27 @@ describe('log destination', () => {
     assert.ok((await lines(file)).length >= 2, 'a full buffer went out long before the 60 s interval');
     (destination as unknown as { end(): void }).end();
   });
+
+  test('buffered, a full buffer is in the file when the logging call returns (the write is synchronous)', async () => {
+    const file = await logFile();
+    const destination = logDestination({ bufferBytes: 256, flushMs: 60_000, dest: file });
+    const logger = createLogger('info', destination);
+    for (let i = 0; i < 5; i++) logger.info({ i }, 'filler line to pass the buffer size');
+    assert.ok((await lines(file)).length >= 2, 'written before any turn of the event loop');
+    (destination as unknown as { end(): void }).end();
+  });
+});
+
+test('every line carries its time as an ISO 8601 string, in order', async () => {
+  const { lines, logger } = capture();
+  const before = Date.now();
+  for (let i = 0; i < 50; i++) logger.info({ i }, 'tick');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  logger.info('later');
+  const after = Date.now();
+  const times = lines.map((l) => l.time as string);
+  for (const t of times) assert.match(t, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  const ms = times.map((t) => Date.parse(t));
+  assert.ok(ms.every((m, i) => m >= before && m <= after && (i === 0 || m >= ms[i - 1]!)), 'within the run, never going back');
+  assert.ok(ms.at(-1)! > ms[0]!, 'a line written later has a later time');
 });
