@@ -10,6 +10,8 @@ export interface Context {
   readonly ip: string;
   /** The device identifier the client sent in `x-device-id`, if any. */
   readonly deviceId: string | null;
+  /** `performance.now()` when the request reached the GraphQL route (operation durations count from here). */
+  readonly startedAt: number;
   /** Aborted when the client disconnects; heavy work follows it. */
   readonly signal: AbortSignal;
   readonly log: Logger;

@@ -64,8 +64,10 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
-  app.addHook('onSend', async (request, reply) => {
+  // Every response carries its request id (a callback hook: no promise per request).
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   registerErrorHandlers(app);
   const services = createServices({ config, databases, logger, pool, now: deps.now });
@@ -81,7 +83,8 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
     logger,
     introspection: config.introspection,
     graphiql: config.graphiql,
-    plugins: [metrics.graphqlPlugin, admissionPlugin({ schema, pool, highWater: config.workerQueueHighWater })],
+    plugins: [admissionPlugin({ schema, pool, highWater: config.workerQueueHighWater })],
+    onOperation: [metrics.recordOperation],
   });
   await app.ready();
 

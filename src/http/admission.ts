@@ -5,7 +5,7 @@
  * answer and no light work is spent on an operation that would be refused anyway.
  * Operations with no heavy field are always admitted.
  */
-import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestListener } from '@apollo/server';
 import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { Context } from '../context.ts';
 import { costTable, operationCost } from '../directives/cost.ts';
@@ -35,21 +35,24 @@ export function admissionPlugin(options: AdmissionOptions): ApolloServerPlugin<C
     if (cost === undefined) perOperation.set(operation, (cost = operationCost(options.schema, document, operation, table)));
     return cost;
   };
+  // One listener for every request: it keeps no per-request state.
+  const listener: GraphQLRequestListener<Context> = {
+    async didResolveOperation({ document, operation }) {
+      if (table.size === 0 || !operation) return;
+      const cost = costOf(document, operation);
+      if (cost === 0) return; // the usual case: nothing heavy, no need to ask the pool
+      const { queued } = options.pool.stats();
+      if (admits(cost, queued, options.highWater)) return;
+      const retryAfter = options.pool.retryAfterSeconds();
+      const error = new ServerBusyError(retryAfter, 'The server is busy with heavy work; this operation was not started. Retry after extensions.retryAfter seconds.');
+      error.extensions.cost = cost;
+      error.extensions.http = { status: 503, headers: new HeaderMap([['retry-after', String(retryAfter)]]) };
+      throw error;
+    },
+  };
   return {
     async requestDidStart() {
-      return {
-        async didResolveOperation({ document, operation }) {
-          if (table.size === 0 || !operation) return;
-          const cost = costOf(document, operation);
-          const { queued } = options.pool.stats();
-          if (admits(cost, queued, options.highWater)) return;
-          const retryAfter = options.pool.retryAfterSeconds();
-          const error = new ServerBusyError(retryAfter, 'The server is busy with heavy work; this operation was not started. Retry after extensions.retryAfter seconds.');
-          error.extensions.cost = cost;
-          error.extensions.http = { status: 503, headers: new HeaderMap([['retry-after', String(retryAfter)]]) };
-          throw error;
-        },
-      };
+      return listener;
     },
   };
 }

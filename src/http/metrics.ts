@@ -4,17 +4,16 @@
  * never share counters.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Histogram, Registry } from 'prom-client';
-import type { Context } from '../context.ts';
+import type { OperationRecord } from './graphql.ts';
 import { registerPoolMetrics } from '../workers/metrics.ts';
 import type { WorkerPool } from '../workers/pool.ts';
 
 export interface Metrics {
   readonly registry: Registry;
-  /** Records each operation's latency by operation name and outcome. */
-  readonly graphqlPlugin: ApolloServerPlugin<Context>;
+  /** Records an operation's latency by operation name and outcome (ok, or its first error code). */
+  recordOperation(record: OperationRecord): void;
   /** Stops the event-loop monitor and the pool subscription. */
   close(): void;
 }
@@ -81,19 +80,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   return {
     registry,
-    graphqlPlugin: {
-      async requestDidStart() {
-        const started = performance.now();
-        let outcome = 'ok';
-        return {
-          async didEncounterErrors({ errors }) {
-            if (outcome === 'ok') outcome = String(errors[0]?.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
-          },
-          async willSendResponse({ operationName, operation }) {
-            latency.observe({ operation: label(operationName, operation !== undefined), outcome }, (performance.now() - started) / 1000);
-          },
-        };
-      },
+    recordOperation({ operationName, resolved, codes, durationMs }) {
+      latency.observe({ operation: label(operationName, resolved), outcome: codes[0] ?? 'ok' }, durationMs / 1000);
     },
     close() {
       stopPool();

@@ -80,3 +80,17 @@ test('an answered request never aborts its signal, and the context logger is bou
   assert.equal(context.log.bindings().requestId, context.requestId);
   assert.equal(context.signal, context.signal, 'the same signal every time');
 });
+
+test("Apollo's copy of the context makes neither the signal nor the logger, and shares them once made", async () => {
+  const res = await fetch(`http://127.0.0.1:${port}/now/d`);
+  assert.equal(await res.text(), 'ok');
+  const { context } = seen.get('d')!;
+  // What Apollo does with a context before every operation (cloneObject in ApolloServer.js).
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(context) as object) as Context, context);
+  const lazy = (context as unknown as { lazy: { signal?: AbortSignal; log?: unknown } }).lazy;
+  assert.equal(lazy.signal, undefined, 'copying did not make the signal');
+  assert.equal(lazy.log, undefined, 'copying did not make the logger');
+  assert.equal(copy.requestId, context.requestId);
+  assert.equal(copy.signal, context.signal, 'made through the copy, the signal is the one the context has');
+  assert.equal(copy.log, context.log);
+});
