@@ -61,14 +61,15 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Runs `node --import tsx <script> ...args` and resolves once it reports its URL. The child's
+ * Runs `node --import tsx/esm <script> ...args` and resolves once it reports its URL. The child's
  * stdout (the server's log lines) is read and discarded, as a log shipper would; its stderr is
  * passed through so failures are visible.
  */
 export async function startServerProcess(script: string, options: ServerProcessOptions = {}): Promise<ServerProcess> {
   if (options.cpuProfileDir) await mkdir(options.cpuProfileDir, { recursive: true });
   const profile = options.cpuProfileDir ? [`--profile-dir=${path.resolve(options.cpuProfileDir)}`] : [];
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...profile, ...(options.args ?? [])], {
+  // Loaded as `npm start` loads the server (tsx's ESM hook only), whichever server it is.
+  const child = spawn(process.execPath, ['--import', 'tsx/esm', script, ...profile, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, ...options.env },
   });

@@ -143,6 +143,21 @@ function workerDied(error: unknown): boolean {
   return (typeof code === 'string' && code.startsWith('ERR_WORKER_')) || /^worker exited with code|Terminating worker thread/.test(message);
 }
 
+/**
+ * Worker threads load their task files (TypeScript) through tsx. The server runs with only
+ * tsx's ESM hook (`--import tsx/esm`: its CommonJS hook sits in front of every `require()`,
+ * and Apollo requires `crypto` on every request); Piscina loads a task file with `require()`
+ * first, and on Node 20 its `import()` fallback does not see an ESM hook registered by the
+ * worker's own `--import`. So a worker gets the whole of tsx, whatever the main thread has.
+ * Returns undefined when nothing needs changing: workers then inherit the process's flags as
+ * Node filters them (an explicit list is checked strictly, and `node --test` on Node 24 adds
+ * flags a worker may not take).
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] | undefined {
+  const full = execArgv.map((arg) => (arg === 'tsx/esm' ? 'tsx' : arg === '--import=tsx/esm' ? '--import=tsx' : arg));
+  return full.some((arg, i) => arg !== execArgv[i]) ? full : undefined;
+}
+
 export function createWorkerPool<R extends TaskRegistry>(options: WorkerPoolOptions<R>): WorkerPool<R> {
   const { tasks, threads, maxQueue, logger, recycleAfterTasks } = options;
   if (!Number.isInteger(threads) || threads < 1) throw new TypeError('threads must be a positive integer');
@@ -176,6 +191,7 @@ export function createWorkerPool<R extends TaskRegistry>(options: WorkerPoolOpti
     atomics: 'async',
     resourceLimits: { maxOldGenerationSizeMb: options.maxOldGenerationMb },
     niceIncrement: options.niceIncrement ?? 0,
+    execArgv: workerExecArgv(process.execArgv),
     loadBalancer(_task, workers) {
       for (const worker of workers) {
         if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed || retiring.has(worker.id) || retired.has(worker.id)) continue;

@@ -20,7 +20,8 @@ export interface RunningProcess {
 
 /** Starts the server with exactly `env` (plus PATH/HOME), so the caller's DATABASE_URL does not leak in. */
 export function startProcess(env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // As `npm start` runs it.
+  const child = spawn(process.execPath, ['--import', 'tsx/esm', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,16 +3,21 @@
  * results, faults, limits and recovery. Fixture tasks live in test/fixtures/tasks/.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { createLogger } from '../../src/logger.ts';
-import { createWorkerPool, type WorkerPool, type WorkerPoolOptions } from '../../src/workers/pool.ts';
+import { createWorkerPool, workerExecArgv, type WorkerPool, type WorkerPoolOptions } from '../../src/workers/pool.ts';
 import { iteratedSha256 } from '../../src/workers/tasks/self-test.ts';
 import { TEST_TASKS } from '../fixtures/tasks/index.ts';
 import { watchDeferred } from '../helpers/deferred.ts';
 
 type TestPool = WorkerPool<typeof TEST_TASKS>;
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const open: TestPool[] = [];
 after(() => Promise.all(open.map((p) => p.close())));
@@ -209,5 +214,26 @@ describe('worker pool', () => {
   test('an unknown kind is a TypeError (our own misuse)', async () => {
     const { pool: p } = sharedPool();
     await assert.rejects(p.defer({ kind: 'nope' as 'sleep', input: { ms: 1 } }), TypeError);
+  });
+});
+
+describe('how worker threads load TypeScript', () => {
+  test('a worker gets the whole of tsx when the main thread has only its ESM hook, and nothing else changes', () => {
+    assert.deepEqual(workerExecArgv(['--import', 'tsx/esm']), ['--import', 'tsx']);
+    assert.deepEqual(workerExecArgv(['--import=tsx/esm', '--max-old-space-size=512']), ['--import=tsx', '--max-old-space-size=512']);
+    assert.equal(workerExecArgv(['--import', 'tsx', '--inspect']), undefined, 'already whole: workers inherit');
+  });
+
+  test('a process started as `npm start` starts it (tsx/esm) runs a task on a worker thread', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx/esm', 'test/fixtures/run-self-test.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0, stderr);
+    const out = JSON.parse(stdout) as { digest: string; threadId: number };
+    assert.equal(out.digest, iteratedSha256(3));
+    assert.notEqual(out.threadId, 0, 'ran on a worker thread');
   });
 });
