@@ -3,9 +3,12 @@
  * same schema, resolvers and services (bench/lib/servers/default-apollo.ts).
  *
  * Each server runs in its own child process on 127.0.0.1; autocannon runs here. After a
- * warm-up of each, the rounds alternate ours/baseline, reversing the order every round
- * (A B B A A B …) so drift in the machine's load falls on both alike. The figure per side is
- * the median of its rounds' requests per second.
+ * warm-up of each, every round loads each server in turn, in an order that rotates and
+ * reverses from round to round, so drift in the machine's load falls on all alike. The figure
+ * per server is the median of its rounds. Two reference servers are measured in the same
+ * rounds and printed beside the BENCH lines: `apollo-minimum` (Apollo with nothing of ours but
+ * the execution step: the most that tuning Apollo can give) and `fastify-floor` (a route
+ * that runs nothing: sockets, HTTP and body parsing alone).
  *
  * Alongside throughput, each server process reports the CPU time it spent per request during
  * the measured rounds (user + system, from process.cpuUsage() in the child). Throughput on a
@@ -43,27 +46,45 @@ async function expectAnswer(subject: string, url: string, query: string, expecte
   }
 }
 
-const subjects: { name: 'ours' | 'baseline'; server?: ServerProcess; script: string }[] = [
+type Name = 'ours' | 'baseline' | 'apollo-minimum' | 'fastify-floor';
+interface Subject {
+  readonly name: Name;
+  readonly script: string;
+  server?: ServerProcess;
+}
+
+// ours and baseline make the BENCH lines; the other two are printed beside them as reference
+// points (see their files): what Apollo costs with nothing of ours but our execution step, and
+// what a Fastify route that runs nothing costs.
+const subjects: Subject[] = [
   { name: 'ours', script: path.join(here, 'lib/servers/strongroom.ts') },
   { name: 'baseline', script: path.join(here, 'lib/servers/default-apollo.ts') },
+  { name: 'apollo-minimum', script: path.join(here, 'lib/servers/apollo-minimum.ts') },
+  { name: 'fastify-floor', script: path.join(here, 'lib/servers/fastify-floor.ts') },
 ];
+
+/** Round r runs the subjects in a rotated order, reversed every other round, so no subject always follows the same one. */
+function orderOf(round: number): Subject[] {
+  const k = round % subjects.length;
+  const rotated = [...subjects.slice(k), ...subjects.slice(0, k)];
+  return Math.floor(round / subjects.length) % 2 === 0 ? rotated : rotated.reverse();
+}
 
 try {
   for (const subject of subjects) {
     subject.server = await startServerProcess(subject.script, childOptions);
     console.log(`# ${subject.name}: ${subject.server.url} (pid ${subject.server.pid}, ${String(subject.server.info.databases)})`);
   }
-  console.log(`# ${options.rounds} rounds × ${options.durationSeconds} s per side, ${options.connections} connections, warm-up ${options.warmupSeconds} s`);
+  console.log(`# ${options.rounds} rounds × ${options.durationSeconds} s per server, ${options.connections} connections, warm-up ${options.warmupSeconds} s`);
   for (const { metric, query, expected } of QUERIES) {
     for (const s of subjects) await expectAnswer(s.name, s.server!.url, query, expected);
-    const load = (s: (typeof subjects)[number], durationSeconds: number) =>
+    const load = (s: Subject, durationSeconds: number) =>
       runLoad(graphqlLoad(`${s.server!.url}/graphql`, query, { durationSeconds, connections: options.connections }));
     if (options.warmupSeconds > 0) for (const s of subjects) await load(s, options.warmupSeconds);
-    const rps: Record<'ours' | 'baseline', number[]> = { ours: [], baseline: [] };
-    const cpu: Record<'ours' | 'baseline', number[]> = { ours: [], baseline: [] };
+    const rps = Object.fromEntries(subjects.map((s) => [s.name, [] as number[]])) as Record<Name, number[]>;
+    const cpu = Object.fromEntries(subjects.map((s) => [s.name, [] as number[]])) as Record<Name, number[]>;
     for (let round = 0; round < options.rounds; round++) {
-      const order = round % 2 === 0 ? subjects : [...subjects].reverse();
-      for (const s of order) {
+      for (const s of orderOf(round)) {
         const cpuBefore = await s.server!.cpuMicros();
         const r = await load(s, options.durationSeconds);
         const cpuPerRequest = ((await s.server!.cpuMicros()) - cpuBefore) / r.requests;
@@ -74,10 +95,13 @@ try {
         );
       }
     }
+    for (const s of subjects) {
+      console.log(`# ${metric} median ${s.name}: ${Math.round(median(rps[s.name]))} req/s, ${median(cpu[s.name]).toFixed(1)} us CPU/req`);
+    }
     printBenchLine({ metric: `${metric}-cpu`, ours: median(cpu.ours), baseline: median(cpu.baseline), unit: 'us/req', better: 'lower' });
     printBenchLine({ metric: `${metric}-rps`, ours: median(rps.ours), baseline: median(rps.baseline), unit: 'req/s' });
   }
 } finally {
   await Promise.all(subjects.map((s) => s.server?.stop()));
 }
-if (options.cpuProfileDir) console.log(`# CPU profiles of both servers are in ${options.cpuProfileDir}`);
+if (options.cpuProfileDir) console.log(`# CPU profiles of every server are in ${options.cpuProfileDir}`);
