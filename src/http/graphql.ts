@@ -188,7 +188,8 @@ function apolloHandler(apollo: ApolloServer<Context>, context: (request: Fastify
     const raw = request.headers;
     for (const name in raw) {
       const value = raw[name];
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+      // Empty values are left out, as the stock integration leaves them out.
+      if (value) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const q = request.url.indexOf('?');
     const response = await apollo.executeHTTPGraphQLRequest({
