@@ -6,36 +6,17 @@
  */
 import { ApolloServer } from '@apollo/server';
 import fastifyApollo from '@as-integrations/fastify';
-import Fastify from 'fastify';
 import type { Context } from '../../../src/context.ts';
 import { contextFor } from '../../../src/http/graphql.ts';
 import { buildSchema } from '../../../src/schema.ts';
-import { createServices } from '../../../src/services/index.ts';
-import { openWorkerPool } from '../../../src/workers/index.ts';
+import { startApolloBenchServer } from '../apollo-server.ts';
 import { serveForParent } from '../child.ts';
-import { openBenchDatabases } from '../databases.ts';
-import { benchConfig, benchLogger } from '../server.ts';
 
-await serveForParent(async () => {
-  const config = benchConfig();
-  const logger = benchLogger(config);
-  const databases = await openBenchDatabases(config);
-  const pool = openWorkerPool(config, logger);
-  const services = createServices({ config, databases, logger, pool });
-  const apollo = new ApolloServer<Context>({ schema: buildSchema() });
-  await apollo.start();
-  const app = Fastify();
-  await app.register(fastifyApollo(apollo), { context: contextFor(services, logger) });
-  await app.listen({ host: config.host, port: 0 });
-  const { port } = app.server.address() as { port: number };
-  return {
-    url: `http://${config.host}:${port}`,
-    info: { databases: databases.label },
-    async close() {
-      await app.close();
-      await apollo.stop();
-      await pool.close();
-      await databases.close();
-    },
-  };
-});
+await serveForParent(() =>
+  startApolloBenchServer(async (app, { services, logger }) => {
+    const apollo = new ApolloServer<Context>({ schema: buildSchema() });
+    await apollo.start();
+    await app.register(fastifyApollo(apollo), { context: contextFor(services, logger) });
+    return apollo;
+  }),
+);
