@@ -64,7 +64,11 @@ runCli('bench db-seed', USAGE, async () => {
     process.stdout.write(`seed: ${ours.events} events in ${(ours.eventsMs / 1000).toFixed(2)} s on ${embedded ? 'PGlite' : 'PostgreSQL'}\n`);
 
     // Baseline: the same generated rows, one INSERT statement per event.
-    const ids = (await data.pool.query<{ id: string; application: string }>(`select id, application from licensing.licences where unique_id like $1 order by unique_id`, [`${SEED_PREFIX}%`])).rows;
+    const ids = (
+      await data.pool.query<{ id: string; application: string }>(`select id, application from licensing.licences where unique_id like $1 order by unique_id`, [
+        `${SEED_PREFIX}%`,
+      ])
+    ).rows;
     const columns = seedEvents(options, 0, baselineEvents);
     const sources = ['desktop', 'web', 'api', 'installer', 'licence-server'];
     const kinds = ['validated', 'activated', 'renewed', 'deactivated', 'check_failed', 'expired'];
@@ -77,7 +81,9 @@ runCli('bench db-seed', USAGE, async () => {
       );
     }
     const baselineRate = baselineEvents / ((performance.now() - started) / 1000);
-    process.stdout.write(`baseline: ${baselineEvents} single-row INSERTs at ${Math.round(baselineRate)} events/s (a million would take ${Math.round(1e6 / baselineRate)} s)\n`);
+    process.stdout.write(
+      `baseline: ${baselineEvents} single-row INSERTs at ${Math.round(baselineRate)} events/s (a million would take ${Math.round(1e6 / baselineRate)} s)\n`,
+    );
     process.stdout.write(
       `BENCH seed-events-per-second ours=${Math.round(oursRate)}/s baseline=${Math.round(baselineRate)}/s ratio=${(oursRate / baselineRate).toFixed(2)}\n`,
     );

@@ -55,7 +55,12 @@ const seconds = argument('seconds', 5);
 const rate = argument('rate', 100);
 const config = parseConfig({ ...process.env, NODE_ENV: 'production', PORT: '0', LOG_LEVEL: 'silent', WORKER_TASK_TIMEOUTS: '' });
 const logger = createLogger('silent');
-const databases = await openDatabases({ databaseUrl: config.databaseUrl, authDatabaseUrl: config.authDatabaseUrl, embeddedDir: undefined, poolMax: config.dbPoolMax });
+const databases = await openDatabases({
+  databaseUrl: config.databaseUrl,
+  authDatabaseUrl: config.authDatabaseUrl,
+  embeddedDir: undefined,
+  poolMax: config.dbPoolMax,
+});
 const pool = openWorkerPool(config, logger);
 const server = await createServer({ config, logger, databases, pool });
 const url = await server.listen();
@@ -97,11 +102,15 @@ function continuously(concurrency: number, runOne: () => Promise<unknown>) {
 const report = (label: string, latencies: number[]) => {
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
-  process.stdout.write(`${label.padEnd(38)} n=${latencies.length} p50=${p50.toFixed(2)}ms p99=${p99.toFixed(2)}ms max=${Math.max(...latencies).toFixed(2)}ms\n`);
+  process.stdout.write(
+    `${label.padEnd(38)} n=${latencies.length} p50=${p50.toFixed(2)}ms p99=${p99.toFixed(2)}ms max=${Math.max(...latencies).toFixed(2)}ms\n`,
+  );
   return p99;
 };
 
-process.stdout.write(`event-loop: ${threads} worker thread(s) on ${availableParallelism()} CPU(s), heavy task = ${iterations} SHA-256 rounds (~${TASK_MS} ms), light query at ${rate}/s for ${seconds}s per phase\n`);
+process.stdout.write(
+  `event-loop: ${threads} worker thread(s) on ${availableParallelism()} CPU(s), heavy task = ${iterations} SHA-256 rounds (~${TASK_MS} ms), light query at ${rate}/s for ${seconds}s per phase\n`,
+);
 
 const idle = report('(a) idle', await measure(url, rate, seconds));
 
@@ -111,7 +120,16 @@ const pooledDone = await pooled.stop();
 
 // The same tasks on the main thread, one after another, yielding to I/O between tasks: the
 // kindest form of blocking (running several at once would only hold the loop longer).
-const inline = continuously(1, () => new Promise<void>((resolve) => setImmediate(() => (iteratedSha256(iterations), resolve()))));
+const inline = continuously(
+  1,
+  () =>
+    new Promise<void>((resolve) =>
+      setImmediate(() => {
+        iteratedSha256(iterations);
+        resolve();
+      }),
+    ),
+);
 const blocking = report(`(c) the same work on the main thread`, await measure(url, rate, seconds));
 const inlineDone = await inline.stop();
 process.stdout.write(`heavy tasks completed: pool ${pooledDone}, main thread ${inlineDone}\n`);

@@ -82,6 +82,7 @@ async function main() {
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ query, variables }),
       });
+      // biome-ignore lint/suspicious/noExplicitAny: the answers of several operations
       const body = (await res.json()) as { data?: any; errors?: unknown[] };
       if (body.errors) throw new Error(JSON.stringify(body.errors));
       return body.data;
@@ -94,7 +95,10 @@ async function main() {
     const outbox = path.join(dataDir, 'outbox');
     const mails = await Promise.all((await readdir(outbox)).map((f) => readFile(path.join(outbox, f), 'utf8')));
     const code = mails.map((m) => /Your code is: (\d+)/.exec(m)?.[1]).find(Boolean);
-    const verified = await post('mutation V($id: ID!, $c: String!) { verifySignIn(challengeId: $id, code: $c) { accessToken } }', { id: first.signIn.challenge.id, c: code });
+    const verified = await post('mutation V($id: ID!, $c: String!) { verifySignIn(challengeId: $id, code: $c) { accessToken } }', {
+      id: first.signIn.challenge.id,
+      c: code,
+    });
     const token: string = verified.verifySignIn.accessToken;
     const signIn = async () => {
       const started = performance.now();
@@ -138,7 +142,9 @@ async function main() {
     for (let i = 0; i < LIGHT_SAMPLES; i++) busy.push(await light());
     running = false;
     await Promise.all(load);
-    process.stderr.write(`# ${completed} sign-ins completed during the loaded phase; idle p50 ${fmt(percentile(idle, 50))} ms, loaded p50 ${fmt(percentile(busy, 50))} ms\n`);
+    process.stderr.write(
+      `# ${completed} sign-ins completed during the loaded phase; idle p50 ${fmt(percentile(idle, 50))} ms, loaded p50 ${fmt(percentile(busy, 50))} ms\n`,
+    );
     line('light-p99-during-sign-ins', percentile(busy, 99), percentile(idle, 99));
   } finally {
     await server.close();

@@ -59,7 +59,9 @@ runCli('db:reset', USAGE, async () => {
     } else {
       const services = createStoreServices({ config, databases, logger: createLogger('silent') });
       try {
-        await loadFixtures(FIXTURE_STEPS, args.fixtures, { services }, (s, summary) => step(`fixtures ${args.fixtures}: ${s.name} (${s.database}): ${summary}`));
+        await loadFixtures(FIXTURE_STEPS, args.fixtures, { services }, (s, summary) =>
+          step(`fixtures ${args.fixtures}: ${s.name} (${s.database}): ${summary}`),
+        );
       } finally {
         await services.close();
       }

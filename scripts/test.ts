@@ -136,7 +136,9 @@ async function prepareReuse(): Promise<Prepared> {
     const dir = path.join(config.dataDir, 'db');
     // Opening a missing folder would create a database: refuse instead.
     if (!existsSync(path.join(dir, 'pglite', 'PG_VERSION'))) {
-      throw new ReuseRefused(`TEST_REUSE_DB=1: there is no embedded database in ${dir} to reuse. Run npm run db:migrate (or npm run db:reset) first, or set DATABASE_URL.`);
+      throw new ReuseRefused(
+        `TEST_REUSE_DB=1: there is no embedded database in ${dir} to reuse. Run npm run db:migrate (or npm run db:reset) first, or set DATABASE_URL.`,
+      );
     }
     embedded = await startEmbeddedPostgres(dir);
     dataUrl = embeddedUrl(embedded);
@@ -185,20 +187,16 @@ async function main(): Promise<number> {
     }
     process.stdout.write(`# databases: ${prepared.label}\n`);
     exitCode = await new Promise<number>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', '--test', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`, ...files],
-        {
-          stdio: 'inherit',
-          env: {
-            ...process.env,
-            NODE_ENV: 'test',
-            TEST_DATABASE_URL: prepared.dataUrl,
-            TEST_AUTH_DATABASE_URL: prepared.authUrl,
-            ...prepared.env,
-          },
+      const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`, ...files], {
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          NODE_ENV: 'test',
+          TEST_DATABASE_URL: prepared.dataUrl,
+          TEST_AUTH_DATABASE_URL: prepared.authUrl,
+          ...prepared.env,
         },
-      );
+      });
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     });
   } catch (err) {

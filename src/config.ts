@@ -167,7 +167,10 @@ const postgresUrl = (raw: string): string => {
 /** `kind=ms,kind=ms` with every kind a known task kind. */
 const taskTimeouts = (raw: string): Readonly<Record<string, number>> => {
   const out: Record<string, number> = {};
-  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const match = /^([A-Za-z][A-Za-z0-9]*)=(\d+)$/.exec(part);
     if (!match) throw new InvalidValue('must be a comma-separated list of kind=milliseconds, such as selfTest=5000');
     const [, kind, ms] = match as unknown as [string, string, string];
@@ -272,7 +275,13 @@ export const VARIABLES = {
   TRUST_PROXY: {
     key: 'trustProxy',
     default: '',
-    parse: (raw) => Object.freeze(raw.split(',').map((s) => s.trim()).filter(Boolean)),
+    parse: (raw) =>
+      Object.freeze(
+        raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
     doc: 'Comma-separated addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is believed; empty: the socket address is the client',
   },
   HEALTH_CACHE_MS: {
@@ -340,7 +349,7 @@ export const VARIABLES = {
     key: 'workerNice',
     default: '10',
     parse: integer(0, 19),
-    doc: 'Added to each worker thread\'s nice value (Linux), so light requests on the event loop win the CPU from heavy work; 0: same priority',
+    doc: "Added to each worker thread's nice value (Linux), so light requests on the event loop win the CPU from heavy work; 0: same priority",
   },
   SELF_TEST_MAX_ITERATIONS: {
     key: 'selfTestMaxIterations',
@@ -480,12 +489,7 @@ export function parseConfig(env: Env): Config {
   const out: Record<string, unknown> = {};
   for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable<keyof Config>][]) {
     const given = env[name];
-    const raw =
-      given !== undefined && given !== ''
-        ? given
-        : typeof variable.default === 'function'
-          ? variable.default(env)
-          : variable.default;
+    const raw = given !== undefined && given !== '' ? given : typeof variable.default === 'function' ? variable.default(env) : variable.default;
     if (raw === undefined) {
       out[variable.key] = undefined;
       continue;

@@ -96,12 +96,13 @@ export function describeForLog(err: unknown): Record<string, unknown> {
   const db = chain.find((e) => typeof (e as { code?: unknown }).code === 'string' && 'severity' in e) as
     | (Error & { code: string; constraint?: string; table?: string })
     | undefined;
-  const frame = err.stack?.split('\n').find((l) => l.trim().startsWith('at '))?.trim();
+  const frame = err.stack
+    ?.split('\n')
+    .find((l) => l.trim().startsWith('at '))
+    ?.trim();
   return {
     errorType: chain.map((e) => e.name || e.constructor.name).join(' <- '),
-    ...(db
-      ? { sqlState: db.code, constraint: db.constraint, table: db.table }
-      : { errorMessage: err.message.slice(0, 200) }),
+    ...(db ? { sqlState: db.code, constraint: db.constraint, table: db.table } : { errorMessage: err.message.slice(0, 200) }),
     ...(frame ? { thrownAt: frame.replace(/^at /, '') } : {}),
   };
 }

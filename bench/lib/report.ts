@@ -51,7 +51,10 @@ export function ratioOf(result: Pick<BenchResult, 'ours' | 'baseline' | 'better'
 export function formatBenchLine(result: BenchResult): string {
   if (!METRIC.test(result.metric)) throw new TypeError(`metric ${JSON.stringify(result.metric)} must be lower-case words joined by dashes`);
   if (!UNIT.test(result.unit)) throw new TypeError(`unit ${JSON.stringify(result.unit)} must be non-empty, start with a non-digit and contain no spaces`);
-  for (const [name, value] of [['ours', result.ours], ['baseline', result.baseline]] as const) {
+  for (const [name, value] of [
+    ['ours', result.ours],
+    ['baseline', result.baseline],
+  ] as const) {
     if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive finite number, got ${value}`);
   }
   const ratio = ratioOf(result);

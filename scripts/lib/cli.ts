@@ -67,7 +67,13 @@ function postgresCause(err: unknown): (Error & { code: string }) | undefined {
 
 /** One line for stderr about a failure, safe to show. */
 export function describeFailure(err: unknown): string {
-  if (err instanceof UsageError || err instanceof RefusedError || err instanceof DatabaseUnavailableError || err instanceof DataDirInUseError || err instanceof ResetRefusedError) {
+  if (
+    err instanceof UsageError ||
+    err instanceof RefusedError ||
+    err instanceof DatabaseUnavailableError ||
+    err instanceof DataDirInUseError ||
+    err instanceof ResetRefusedError
+  ) {
     return err.message;
   }
   const pgErr = postgresCause(err);

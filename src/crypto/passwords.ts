@@ -81,11 +81,7 @@ export async function hashPassword(password: string, params: PasswordParameters)
  * stored parameters are weaker than `current` (the caller stores a fresh hash).
  * An unreadable stored value never matches (and still costs one PBKDF2 run).
  */
-export async function verifyPassword(
-  password: string,
-  stored: string,
-  current: PasswordParameters,
-): Promise<{ ok: boolean; needsRehash: boolean }> {
+export async function verifyPassword(password: string, stored: string, current: PasswordParameters): Promise<{ ok: boolean; needsRehash: boolean }> {
   const parsed = parse(stored);
   const p = parsed ?? { iterations: current.iterations, salt: Buffer.alloc(SALT_BYTES), hash: Buffer.alloc(KEY_BYTES) };
   const candidate = await derive(current, password, p.salt, p.iterations, p.hash.length || KEY_BYTES);

@@ -56,10 +56,7 @@ export async function repoMigrations(name: DatabaseName): Promise<MigrationFile[
 export async function migrationStatus(database: Database): Promise<MigrationStatus> {
   const { schema, table } = MIGRATIONS[database.name];
   const files = await repoMigrations(database.name);
-  const exists = await database.pool.query<{ found: boolean }>(
-    `select to_regclass($1) is not null as found`,
-    [`"${schema}"."${table}"`],
-  );
+  const exists = await database.pool.query<{ found: boolean }>(`select to_regclass($1) is not null as found`, [`"${schema}"."${table}"`]);
   const recorded = exists.rows[0]?.found
     ? (await database.pool.query<{ created_at: string; hash: string }>(`select created_at, hash from "${schema}"."${table}" order by created_at`)).rows.map(
         (r) => ({ when: Number(r.created_at), hash: r.hash }),

@@ -89,10 +89,9 @@ export async function dropOwnedSchemas(database: Database): Promise<string[]> {
     await client.query('begin');
     try {
       const before = await foreignObjects(client, owned);
-      const existing = await client.query<{ nspname: string }>(
-        `select nspname from pg_namespace where nspname = any($1::text[]) order by nspname`,
-        [[...owned]],
-      );
+      const existing = await client.query<{ nspname: string }>(`select nspname from pg_namespace where nspname = any($1::text[]) order by nspname`, [
+        [...owned],
+      ]);
       const dropped = existing.rows.map((r) => r.nspname);
       for (const name of dropped) await client.query(`drop schema ${quote(name)} cascade`);
       await client.query(`drop table if exists ${quote(schema)}.${quote(table)}`);

@@ -73,7 +73,24 @@ const KINDS: readonly (readonly [string, number])[] = [
   ['expired', 3],
 ];
 const FIRST = ['amira', 'ben', 'chloe', 'dmitri', 'elena', 'farid', 'grace', 'hugo', 'ines', 'jonas', 'kenji', 'lena', 'mateo', 'nora', 'omar', 'priya'];
-const LAST = ['okafor', 'schmidt', 'martin', 'ivanova', 'rossi', 'haddad', 'kim', 'dubois', 'silva', 'berg', 'tanaka', 'novak', 'garcia', 'walsh', 'said', 'patel'];
+const LAST = [
+  'okafor',
+  'schmidt',
+  'martin',
+  'ivanova',
+  'rossi',
+  'haddad',
+  'kim',
+  'dubois',
+  'silva',
+  'berg',
+  'tanaka',
+  'novak',
+  'garcia',
+  'walsh',
+  'said',
+  'patel',
+];
 
 const DAY_S = 86_400;
 const YEAR_S = 365 * DAY_S;
@@ -142,7 +159,7 @@ function cumulative(weights: readonly number[]): Float64Array {
   const total = weights.reduce((a, b) => a + b, 0);
   const out = new Float64Array(weights.length);
   let running = 0;
-  weights.forEach((w, i) => (out[i] = (running += w) / total));
+  for (let i = 0; i < weights.length; i++) out[i] = (running += weights[i]!) / total;
   return out;
 }
 

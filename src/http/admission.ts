@@ -44,7 +44,10 @@ export function admissionPlugin(options: AdmissionOptions): ApolloServerPlugin<C
       const { queued } = options.pool.stats();
       if (admits(cost, queued, options.highWater)) return;
       const retryAfter = options.pool.retryAfterSeconds();
-      const error = new ServerBusyError(retryAfter, 'The server is busy with heavy work; this operation was not started. Retry after extensions.retryAfter seconds.');
+      const error = new ServerBusyError(
+        retryAfter,
+        'The server is busy with heavy work; this operation was not started. Retry after extensions.retryAfter seconds.',
+      );
       error.extensions.cost = cost;
       error.extensions.http = { status: 503, headers: new HeaderMap([['retry-after', String(retryAfter)]]) };
       throw error;

@@ -41,6 +41,9 @@ export function registerErrorHandlers(app: FastifyInstance): void {
       .send(errorBody('INTERNAL_SERVER_ERROR', 'Something went wrong on our side.', { correlationId }));
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).type('application/json').send(errorBody('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`)),
+    reply
+      .status(404)
+      .type('application/json')
+      .send(errorBody('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`)),
   );
 }

@@ -53,11 +53,7 @@ export async function registerGraphiqlAssets(app: FastifyInstance): Promise<void
     const asset = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;
     if (!asset) return reply.callNotFound();
     const body = await loadAsset(file, asset);
-    return reply
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .header('x-content-type-options', 'nosniff')
-      .type(asset.type)
-      .send(body);
+    return reply.header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff').type(asset.type).send(body);
   });
 }
 
@@ -100,8 +96,7 @@ export const GRAPHIQL_CSP = [
 
 /** For <script> data blocks: `<` escaped so a value can never close the element. */
 const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c');
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
  * The GraphiQL page for the GraphQL endpoint at `endpoint` (a URL path such as '/graphql').

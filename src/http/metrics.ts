@@ -92,6 +92,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
 export function registerMetricsRoute(app: FastifyInstance, registry: Registry): void {
   app.get('/metrics', async (_request, reply) =>
-    reply.header('cache-control', 'no-store').type(registry.contentType).send(await registry.metrics()),
+    reply
+      .header('cache-control', 'no-store')
+      .type(registry.contentType)
+      .send(await registry.metrics()),
   );
 }

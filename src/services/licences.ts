@@ -142,7 +142,11 @@ export function createLicenceService(database: Database): LicenceService {
       const ids: string[] = [];
       // PostgreSQL takes at most 65535 parameters per statement: 7 columns × 5000 rows stays under.
       for (let i = 0; i < rows.length; i += 5000) {
-        const inserted = await db.insert(licences).values(rows.slice(i, i + 5000)).returning({ id: licences.id }).catch(duplicate);
+        const inserted = await db
+          .insert(licences)
+          .values(rows.slice(i, i + 5000))
+          .returning({ id: licences.id })
+          .catch(duplicate);
         ids.push(...inserted.map((r) => r.id));
       }
       return ids;

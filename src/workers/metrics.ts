@@ -8,7 +8,14 @@ const TASK_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 /** Registers the pool's metrics on `registry`; returns a function that stops feeding them. */
 export function registerPoolMetrics(registry: Registry, pool: WorkerPool, kinds: readonly string[]): () => void {
   const registers = [registry];
-  new Gauge({ name: 'strongroom_worker_threads', help: 'Worker threads alive.', registers, collect() { this.set(pool.stats().threads); } });
+  new Gauge({
+    name: 'strongroom_worker_threads',
+    help: 'Worker threads alive.',
+    registers,
+    collect() {
+      this.set(pool.stats().threads);
+    },
+  });
   new Gauge({
     name: 'strongroom_worker_threads_busy',
     help: 'Worker threads running a task.',
@@ -26,7 +33,14 @@ export function registerPoolMetrics(registry: Registry, pool: WorkerPool, kinds:
       this.set(Math.min(1, running / configuredThreads));
     },
   });
-  new Gauge({ name: 'strongroom_worker_queue_depth', help: 'Heavy tasks waiting for a free worker.', registers, collect() { this.set(pool.stats().queued); } });
+  new Gauge({
+    name: 'strongroom_worker_queue_depth',
+    help: 'Heavy tasks waiting for a free worker.',
+    registers,
+    collect() {
+      this.set(pool.stats().queued);
+    },
+  });
   new Gauge({
     name: 'strongroom_worker_queue_capacity',
     help: 'Most heavy tasks that may wait (WORKER_MAX_QUEUE).',

@@ -92,7 +92,10 @@ export interface WorkerPool<R extends TaskRegistry = TaskRegistry> {
    * StrongroomError coded TIMEOUT, SERVER_BUSY (with `retryAfter`), CANCELLED or
    * INTERNAL_SERVER_ERROR (the worker threw or died). A refusal is immediate.
    */
-  defer<K extends keyof R & string>(task: { readonly kind: K; readonly input: TaskInput<R[K]> }, options?: DeferOptions<TaskOutput<R[K]>>): Promise<TaskOutput<R[K]>>;
+  defer<K extends keyof R & string>(
+    task: { readonly kind: K; readonly input: TaskInput<R[K]> },
+    options?: DeferOptions<TaskOutput<R[K]>>,
+  ): Promise<TaskOutput<R[K]>>;
   stats(): PoolStats;
   /** Seconds a refused client should wait: the queue ahead divided among the threads, at the recent run time. */
   retryAfterSeconds(): number;
@@ -295,7 +298,9 @@ export function createWorkerPool<R extends TaskRegistry>(options: WorkerPoolOpti
         if (died) emit({ type: 'workerExit', reason: 'crashed' });
         const correlationId = randomUUID();
         logger.error({ correlationId, kind: job.kind, workerDied: died, ...describeForLog(payload) }, 'worker task failed');
-        job.reject(new StrongroomError('INTERNAL_SERVER_ERROR', 'Something went wrong on our side. Quote the correlation id if you report it.', { correlationId }));
+        job.reject(
+          new StrongroomError('INTERNAL_SERVER_ERROR', 'Something went wrong on our side. Quote the correlation id if you report it.', { correlationId }),
+        );
         break;
       }
       default: {

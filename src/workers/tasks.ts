@@ -16,12 +16,16 @@ export interface TaskDefinition<I = unknown, O = unknown> {
 }
 
 /** Kind name → task file. */
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds tasks of every input and output type
 export type TaskRegistry = Readonly<Record<string, TaskDefinition<any, any>>>;
 
+// biome-ignore lint/suspicious/noExplicitAny: only the input is inferred here
 export type TaskInput<D> = D extends TaskDefinition<infer I, any> ? I : never;
+// biome-ignore lint/suspicious/noExplicitAny: only the output is inferred here
 export type TaskOutput<D> = D extends TaskDefinition<any, infer O> ? O : never;
 
 /** Declares a task file; `F` is the type of its default export. */
+// biome-ignore lint/suspicious/noExplicitAny: any task function, whatever its input
 export function defineTask<F extends (input: any) => unknown>(url: URL): TaskDefinition<Parameters<F>[0], Awaited<ReturnType<F>>> {
   return { file: fileURLToPath(url) };
 }

@@ -56,6 +56,7 @@ function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promis
 }
 
 /** Starts recording `pool`'s task events. Call before the request that defers work. */
+// biome-ignore lint/suspicious/noExplicitAny: watches a pool of any task registry
 export function watchDeferred(pool: WorkerPool<any>): DeferredWatch {
   const tasks = new Map<number, Tracked>();
   const settled: Settled[] = [];

@@ -187,13 +187,15 @@ class TestPool extends pg.Pool {
     super({ max: 1 });
   }
 
-  override query(config: any, values?: any): any {
-    if (typeof values === 'function' || typeof arguments[2] === 'function') throw new TypeError('TestPool: callbacks are not supported');
+  // biome-ignore lint/suspicious/noExplicitAny: overrides pg.Pool's overloaded signature
+  override query(config: any, values?: any, ...rest: unknown[]): any {
+    if (typeof values === 'function' || typeof rest[0] === 'function') throw new TypeError('TestPool: callbacks are not supported');
     return this.connection.standalone(config, values);
   }
 
-  override connect(): any {
-    if (arguments.length > 0) throw new TypeError('TestPool: callbacks are not supported');
+  // biome-ignore lint/suspicious/noExplicitAny: overrides pg.Pool's overloaded signature
+  override connect(...callback: unknown[]): any {
+    if (callback.length > 0) throw new TypeError('TestPool: callbacks are not supported');
     return this.connection.lease().then((release) => leasedClient(this.connection, release));
   }
 

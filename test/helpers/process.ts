@@ -55,7 +55,13 @@ export function startProcess(env: Record<string, string>): RunningProcess {
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no "${msg}" within ${timeoutMs} ms; stderr: ${err}`)), timeoutMs);
-        waiters.push({ msg, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+        waiters.push({
+          msg,
+          resolve: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
         void exited.then((code) => reject(new Error(`exited with ${code} before "${msg}"; stderr: ${err}`)));
       });
     },

@@ -7,6 +7,7 @@ import { startProcess } from '../helpers/process.ts';
 
 const gql = async (url: string, query: string, variables: Record<string, unknown>) => {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  // biome-ignore lint/suspicious/noExplicitAny: the answers of several operations
   return (await res.json()) as { data?: Record<string, any>; errors?: { extensions: { code: string } }[] };
 };
 
@@ -56,7 +57,14 @@ describe('the first admin', () => {
   test('ADMIN_EMAIL and ADMIN_PASSWORD create that admin', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-admin-'));
     dirs.push(dir);
-    const p = startProcess({ PORT: '0', NODE_ENV: 'production', LOG_LEVEL: 'info', DATA_DIR: dir, ADMIN_EMAIL: 'boss@example.test', ADMIN_PASSWORD: 'a good long passphrase' });
+    const p = startProcess({
+      PORT: '0',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      DATA_DIR: dir,
+      ADMIN_EMAIL: 'boss@example.test',
+      ADMIN_PASSWORD: 'a good long passphrase',
+    });
     children.push(p);
     const ready = await p.waitFor('Strongroom is ready', STARTUP_MS);
     assert.doesNotMatch(p.stderr(), /with the password/);

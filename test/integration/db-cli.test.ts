@@ -46,7 +46,9 @@ describe('db:reset, db:migrate and db:seed', () => {
 
   test('db:reset refuses, dropping nothing, when something outside our schemas depends on them', async () => {
     await runScript('db-reset.ts', [], scratch.env);
-    await scratch.withClient((c) => c.query(`create schema if not exists legacy; create view legacy.active_licences as select id from licensing.licences where active`));
+    await scratch.withClient((c) =>
+      c.query(`create schema if not exists legacy; create view legacy.active_licences as select id from licensing.licences where active`),
+    );
     try {
       const refused = await runScript('db-reset.ts', [], scratch.env);
       assert.equal(refused.code, 1);
@@ -89,13 +91,14 @@ describe('db:reset, db:migrate and db:seed', () => {
   test('db:seed writes the same rows for the same seed and replaces its earlier rows', async () => {
     const args = ['--events', '3000', '--licences', '40', '--seed', '5', '--until', '2025-06-01'];
     const fingerprint = () =>
-      scratch.withClient(async (c) =>
-        (
-          await c.query(
-            `select md5(string_agg(l.unique_id || l.username || l.application || e.source || e.kind || e.occurred_at::text, ',' order by e.occurred_at, l.unique_id, e.kind, e.source)) as h, count(*) as n
+      scratch.withClient(
+        async (c) =>
+          (
+            await c.query(
+              `select md5(string_agg(l.unique_id || l.username || l.application || e.source || e.kind || e.occurred_at::text, ',' order by e.occurred_at, l.unique_id, e.kind, e.source)) as h, count(*) as n
                from licensing.licence_events e join licensing.licences l on l.id = e.licence_id where l.unique_id like 'SEED-%'`,
-          )
-        ).rows[0] as { h: string; n: string },
+            )
+          ).rows[0] as { h: string; n: string },
       );
     const others = await count(`licensing.licences where unique_id not like 'SEED-%'`);
     const first = await runScript('db-seed.ts', args, scratch.env);

@@ -35,7 +35,9 @@ test('executing the default query in GraphiQL shows the live server health', asy
   const initial = await page.$eval('.result-window', (element) => (element as HTMLElement).innerText);
   assert.doesNotMatch(initial, /"status"/, 'nothing has run yet');
 
-  const answered = page.waitForResponse((r) => r.url() === `${server.url}/graphql` && r.request().method() === 'POST' && (r.request().postData() ?? '').includes('status version'));
+  const answered = page.waitForResponse(
+    (r) => r.url() === `${server.url}/graphql` && r.request().method() === 'POST' && (r.request().postData() ?? '').includes('status version'),
+  );
   await page.click('.graphiql-execute-button');
   const posted = await answered;
   assert.equal(posted.status(), 200);
@@ -51,7 +53,10 @@ test('executing the default query in GraphiQL shows the live server health', asy
 });
 
 test('nothing left 127.0.0.1, nothing failed, no console errors', () => {
-  assert.ok(watch.requests.some((url) => url.includes('/graphiql/assets/graphiql.min.js')), 'requests were observed');
+  assert.ok(
+    watch.requests.some((url) => url.includes('/graphiql/assets/graphiql.min.js')),
+    'requests were observed',
+  );
   assert.deepEqual(watch.foreign, []);
   assert.deepEqual(watch.failures, []);
   assert.deepEqual(watch.consoleErrors, []);

@@ -24,8 +24,7 @@ const posts: { headers: Record<string, string | string[] | undefined>; body: { q
 // print the (fixed) POST response into the result pane before anything is executed.
 const introspection = introspectionFromSchema(buildSchema('type Query { health: Health } type Health { status: String version: String }'));
 
-const resultText = (): Promise<string> =>
-  page.$eval('.result-window', (element) => (element as HTMLElement).innerText);
+const resultText = (): Promise<string> => page.$eval('.result-window', (element) => (element as HTMLElement).innerText);
 
 before(async () => {
   app = Fastify({ logger: false });
@@ -131,10 +130,7 @@ test('browser: execute sends a JSON POST with the pasted headers and shows the r
     (element as unknown as { CodeMirror: { setValue(text: string): void } }).CodeMirror.setValue('{"Authorization": "Bearer test-token"}');
   });
   await page.click('.graphiql-execute-button');
-  await page.waitForFunction(
-    () => (document.querySelector('.result-window') as HTMLElement | null)?.innerText.includes('"OK"'),
-    { timeout: 10_000 },
-  );
+  await page.waitForFunction(() => (document.querySelector('.result-window') as HTMLElement | null)?.innerText.includes('"OK"'), { timeout: 10_000 });
 
   const executed = posts.filter((post) => post.body?.operationName !== 'IntrospectionQuery');
   assert.equal(executed.length, 1);
@@ -146,7 +142,10 @@ test('browser: execute sends a JSON POST with the pasted headers and shows the r
 });
 
 test('browser: nothing left localhost, nothing failed, no console errors or CSP violations', () => {
-  assert.ok(watch.requests.some((url) => url.includes('/graphiql/assets/graphiql.min.js')), 'requests were observed');
+  assert.ok(
+    watch.requests.some((url) => url.includes('/graphiql/assets/graphiql.min.js')),
+    'requests were observed',
+  );
   assert.deepEqual(watch.foreign, []);
   assert.deepEqual(watch.failures, []);
   assert.deepEqual(watch.consoleErrors, []);

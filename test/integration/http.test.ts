@@ -19,7 +19,13 @@ describe('GraphQL over HTTP', () => {
     assert.equal(res.status, 200);
     assert.equal(res.body.data?.health.status, 'OK');
     assert.match(res.body.data!.health.version, /^\d+\.\d+\.\d+/);
-    assert.deepEqual(res.body.data!.health.databases.map((d) => [d.name, d.reachable]), [['DATA', true], ['AUTH', true]]);
+    assert.deepEqual(
+      res.body.data!.health.databases.map((d) => [d.name, d.reachable]),
+      [
+        ['DATA', true],
+        ['AUTH', true],
+      ],
+    );
     assert.equal(res.headers.get('content-type'), 'application/graphql-response+json; charset=utf-8');
   });
 

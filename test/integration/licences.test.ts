@@ -9,8 +9,7 @@ const code = (err: unknown) => (err instanceof StrongroomError ? err.code : err)
 
 describe('licences, each test in its own rolled-back transaction', () => {
   const t = useTestDatabases();
-  const count = async (table: string) =>
-    Number((await t.databases.data.pool.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n);
+  const count = async (table: string) => Number((await t.databases.data.pool.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n);
 
   // The next two tests write the same unique id: both pass, in either order, only because
   // each one's writes are rolled back when it ends.
@@ -86,7 +85,9 @@ describe('licences, each test in its own rolled-back transaction', () => {
     const before = await count('licensing.licences');
     await assert.rejects(
       db.transaction(async (tx) => {
-        await tx.execute(sql`insert into licensing.licences (username, application, unique_id, licence_key) values (${unique('tx')}, 'A', ${unique('TX')}, 'k')`);
+        await tx.execute(
+          sql`insert into licensing.licences (username, application, unique_id, licence_key) values (${unique('tx')}, 'A', ${unique('TX')}, 'k')`,
+        );
         throw new Error('abandon');
       }),
       /abandon/,

@@ -16,7 +16,10 @@ describe('mail delivery', () => {
   test('with no SMTP_URL, mail is written as .eml files under DATA_DIR/outbox', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-outbox-'));
     const s = await startTestServer({ DATA_DIR: dir });
-    cleanups.push(() => rm(dir, { recursive: true, force: true }), () => s.close());
+    cleanups.push(
+      () => rm(dir, { recursive: true, force: true }),
+      () => s.close(),
+    );
     const user = await aUser(s).create();
     const res = await signIn(s, user);
     assert.equal(res.body.data!.signIn.challenge?.delivery, 'SENT');
@@ -46,7 +49,12 @@ describe('mail delivery', () => {
 
     mail = await startMailServer(port);
     cleanups.push(() => mail.close());
-    const resent = await gqlFrom<{ resendSignInCode: { delivery: string } }>(s.url, '127.0.0.1', 'mutation R($id: ID!) { resendSignInCode(challengeId: $id) { delivery } }', { id: challenge.id });
+    const resent = await gqlFrom<{ resendSignInCode: { delivery: string } }>(
+      s.url,
+      '127.0.0.1',
+      'mutation R($id: ID!) { resendSignInCode(challengeId: $id) { delivery } }',
+      { id: challenge.id },
+    );
     assert.equal(resent.body.data?.resendSignInCode.delivery, 'SENT');
     await mail.next(user.email, /^New sign-in from/); // the notice that failed goes out too
     const verified = await gqlFrom<{ verifySignIn: Tokens }>(s.url, '127.0.0.1', VERIFY, { challengeId: challenge.id, code: await mail.code(user.email) });
@@ -59,7 +67,13 @@ describe('mail delivery', () => {
     const s = await startTestServer({ SMTP_URL: mail.url, TRUST_PROXY: '127.0.0.1' });
     cleanups.push(() => s.close());
     const user = await aUser(s).create();
-    await gqlFrom(s.url, '127.0.0.1', 'mutation S($e: String!, $p: String!) { signIn(email: $e, password: $p, deviceId: "d") { challenge { id } } }', { e: user.email, p: user.password }, { 'x-forwarded-for': '203.0.113.9' });
+    await gqlFrom(
+      s.url,
+      '127.0.0.1',
+      'mutation S($e: String!, $p: String!) { signIn(email: $e, password: $p, deviceId: "d") { challenge { id } } }',
+      { e: user.email, p: user.password },
+      { 'x-forwarded-for': '203.0.113.9' },
+    );
     await mail.next(user.email, /^New sign-in from 203\.0\.113\.9,/);
   });
 

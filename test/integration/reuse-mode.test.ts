@@ -71,7 +71,9 @@ describe('the test runner in reuse mode (TEST_REUSE_DB=1)', () => {
   });
 
   test('stops before any test when a migration is missing, naming the database and the migration', async () => {
-    const removed = await scratch.withClient(async (c) => (await c.query(`delete from strongroom.migrations_data where id = (select max(id) from strongroom.migrations_data) returning *`)).rows[0]);
+    const removed = await scratch.withClient(
+      async (c) => (await c.query(`delete from strongroom.migrations_data where id = (select max(id) from strongroom.migrations_data) returning *`)).rows[0],
+    );
     try {
       const run = await reuseRun();
       assert.equal(run.code, 1);
@@ -79,7 +81,9 @@ describe('the test runner in reuse mode (TEST_REUSE_DB=1)', () => {
       assert.match(run.stderr, /Run npm run db:migrate/);
       assert.doesNotMatch(run.stdout, /(#|ℹ) pass/);
     } finally {
-      await scratch.withClient((c) => c.query(`insert into strongroom.migrations_data (id, hash, created_at) values ($1, $2, $3)`, [removed.id, removed.hash, removed.created_at]));
+      await scratch.withClient((c) =>
+        c.query(`insert into strongroom.migrations_data (id, hash, created_at) values ($1, $2, $3)`, [removed.id, removed.hash, removed.created_at]),
+      );
     }
   });
 
@@ -88,7 +92,10 @@ describe('the test runner in reuse mode (TEST_REUSE_DB=1)', () => {
     try {
       const run = await reuseRun();
       assert.equal(run.code, 1);
-      assert.match(run.stderr, /the auth database \(.+\) has a migration this code does not know, recorded as created 2100-01-01T00:00:00\.000Z \(hash f00dfeedcafe\)/);
+      assert.match(
+        run.stderr,
+        /the auth database \(.+\) has a migration this code does not know, recorded as created 2100-01-01T00:00:00\.000Z \(hash f00dfeedcafe\)/,
+      );
     } finally {
       await scratch.withClient((c) => c.query(`delete from strongroom.migrations_auth where hash = 'f00dfeedcafe0123'`), 'auth');
     }

@@ -42,7 +42,11 @@ describe('authenticator apps, recovery codes, step-up and expiry', () => {
     const user = await aUser(s).create();
     const tokens = await signInVerified(s, mail, user);
     const enrolled = await gqlFrom<{ enrollTotp: { secret: string; uri: string; qrCodeSvg: string } }>(
-      s.url, '127.0.0.1', 'mutation { enrollTotp { secret uri qrCodeSvg } }', {}, bearer(tokens.accessToken),
+      s.url,
+      '127.0.0.1',
+      'mutation { enrollTotp { secret uri qrCodeSvg } }',
+      {},
+      bearer(tokens.accessToken),
     );
     const { secret, uri, qrCodeSvg } = enrolled.body.data!.enrollTotp;
     assert.match(uri, new RegExp(`^otpauth://totp/Strongroom:${encodeURIComponent(user.email).replace(/\./g, '\\.')}\\?`));
@@ -52,10 +56,22 @@ describe('authenticator apps, recovery codes, step-up and expiry', () => {
     assert.match(qrCodeSvg, /^data:image\/svg\+xml;base64,/);
     assert.match(Buffer.from(qrCodeSvg.split(',')[1]!, 'base64').toString(), /^<svg /);
 
-    const wrong = await gqlFrom(s.url, '127.0.0.1', 'mutation C($c: String!) { confirmTotp(code: $c) }', { c: rfc6238(secret, new Date(Date.now() - 300_000)) }, bearer(tokens.accessToken));
+    const wrong = await gqlFrom(
+      s.url,
+      '127.0.0.1',
+      'mutation C($c: String!) { confirmTotp(code: $c) }',
+      { c: rfc6238(secret, new Date(Date.now() - 300_000)) },
+      bearer(tokens.accessToken),
+    );
     assert.equal(wrong.body.errors?.[0]?.extensions?.code, 'INVALID_CODE');
     // One step of drift is accepted (an app whose clock is 30 s behind).
-    const confirmed = await gqlFrom<{ confirmTotp: string[] }>(s.url, '127.0.0.1', 'mutation C($c: String!) { confirmTotp(code: $c) }', { c: rfc6238(secret, new Date(Date.now() - 30_000)) }, bearer(tokens.accessToken));
+    const confirmed = await gqlFrom<{ confirmTotp: string[] }>(
+      s.url,
+      '127.0.0.1',
+      'mutation C($c: String!) { confirmTotp(code: $c) }',
+      { c: rfc6238(secret, new Date(Date.now() - 30_000)) },
+      bearer(tokens.accessToken),
+    );
     const codes = confirmed.body.data!.confirmTotp;
     assert.equal(codes.length, 10);
     assert.equal(new Set(codes).size, 10);
@@ -80,7 +96,11 @@ describe('authenticator apps, recovery codes, step-up and expiry', () => {
     const reused = await gqlFrom(s.url, '127.0.0.1', VERIFY, { challengeId: third.id, code: codes[0] });
     assert.equal(reused.body.errors?.[0]?.extensions?.code, 'INVALID_CODE');
     const me = await gqlFrom<{ me: { totpEnabled: boolean; recoveryCodesRemaining: number } }>(
-      s.url, '127.0.0.1', '{ me { totpEnabled recoveryCodesRemaining } }', {}, bearer(viaRecovery.body.data!.verifySignIn.accessToken),
+      s.url,
+      '127.0.0.1',
+      '{ me { totpEnabled recoveryCodesRemaining } }',
+      {},
+      bearer(viaRecovery.body.data!.verifySignIn.accessToken),
     );
     assert.deepEqual(me.body.data, { me: { totpEnabled: true, recoveryCodesRemaining: 9 } });
     offsetMs = 0;
@@ -101,9 +121,18 @@ describe('authenticator apps, recovery codes, step-up and expiry', () => {
     const me = await gqlFrom(s.url, '127.0.0.1', '{ me { recoveryCodesRemaining } }', {}, bearer(refreshed.accessToken));
     assert.deepEqual(me.body.data, { me: { recoveryCodesRemaining: 0 } });
 
-    const step = await gqlFrom<{ startStepUp: Challenge }>(s.url, '127.0.0.1', 'mutation { startStepUp { id reason channels } }', {}, bearer(refreshed.accessToken));
+    const step = await gqlFrom<{ startStepUp: Challenge }>(
+      s.url,
+      '127.0.0.1',
+      'mutation { startStepUp { id reason channels } }',
+      {},
+      bearer(refreshed.accessToken),
+    );
     assert.equal(step.body.data?.startStepUp.reason, 'STEP_UP');
-    const verified = await gqlFrom<{ verifySignIn: Tokens }>(s.url, '127.0.0.1', VERIFY, { challengeId: step.body.data!.startStepUp.id, code: await mail.code(user.email) });
+    const verified = await gqlFrom<{ verifySignIn: Tokens }>(s.url, '127.0.0.1', VERIFY, {
+      challengeId: step.body.data!.startStepUp.id,
+      code: await mail.code(user.email),
+    });
     const stepped = verified.body.data!.verifySignIn;
     assert.equal(stepped.refreshToken, null, 'a step-up keeps the current refresh token');
     const ok = await gqlFrom(s.url, '127.0.0.1', 'mutation { enrollTotp { uri } }', {}, bearer(stepped.accessToken));

@@ -69,7 +69,9 @@ describe('rate limits, timing and password upgrades', () => {
     const auth = s.server.services.auth;
     const attempt = async (email: string) => {
       const started = performance.now();
-      await assert.rejects(auth.signIn({ email, password: 'wrong password', deviceId: 'd', deviceLabel: null, ip: '127.0.0.1' }), { extensions: { code: 'UNAUTHENTICATED' } });
+      await assert.rejects(auth.signIn({ email, password: 'wrong password', deviceId: 'd', deviceLabel: null, ip: '127.0.0.1' }), {
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
       return performance.now() - started;
     };
     const unknown: number[] = [];

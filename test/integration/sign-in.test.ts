@@ -229,17 +229,36 @@ describe('sign-in with a second step from new IPs and devices', () => {
     const admin = await aUser(s).withRole('ADMIN').create();
     const tokens = await signInVerified(s, mail, admin);
     const CREATE = 'mutation C($i: CreateUserInput!) { createUser(input: $i) { email role } }';
-    const created = await gqlFrom(s.url, '127.0.0.1', CREATE, { i: { email: 'analyst@example.test', username: 'analyst', password: 'long enough words', role: 'ANALYST' } }, bearer(tokens.accessToken));
+    const created = await gqlFrom(
+      s.url,
+      '127.0.0.1',
+      CREATE,
+      { i: { email: 'analyst@example.test', username: 'analyst', password: 'long enough words', role: 'ANALYST' } },
+      bearer(tokens.accessToken),
+    );
     assert.deepEqual(created.body.data, { createUser: { email: 'analyst@example.test', role: 'ANALYST' } });
-    const taken = await gqlFrom(s.url, '127.0.0.1', CREATE, { i: { email: 'ANALYST@example.test', username: 'analyst2', password: 'long enough words' } }, bearer(tokens.accessToken));
+    const taken = await gqlFrom(
+      s.url,
+      '127.0.0.1',
+      CREATE,
+      { i: { email: 'ANALYST@example.test', username: 'analyst2', password: 'long enough words' } },
+      bearer(tokens.accessToken),
+    );
     assert.equal(taken.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
     assert.equal(taken.body.errors?.[0]?.extensions?.field, 'email');
-    const weak = await gqlFrom(s.url, '127.0.0.1', CREATE, { i: { email: 'w@example.test', username: 'weak', password: 'password123' } }, bearer(tokens.accessToken));
+    const weak = await gqlFrom(
+      s.url,
+      '127.0.0.1',
+      CREATE,
+      { i: { email: 'w@example.test', username: 'weak', password: 'password123' } },
+      bearer(tokens.accessToken),
+    );
     assert.equal(weak.body.errors?.[0]?.extensions?.field, 'password');
 
     await signIn(s, { email: admin.email, password: 'wrong password' });
     // Other test files write to the same log at the same time: check order by id, not position.
-    const LOG = 'query L($first: Int, $after: String) { auditLog(first: $first, after: $after) { edges { cursor node { id event email detail } } pageInfo { hasNextPage endCursor } } }';
+    const LOG =
+      'query L($first: Int, $after: String) { auditLog(first: $first, after: $after) { edges { cursor node { id event email detail } } pageInfo { hasNextPage endCursor } } }';
     type Node = { id: string; event: string; email: string | null; detail: string };
     type Page = { auditLog: { edges: { cursor: string; node: Node }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
     const p1 = (await gqlFrom<Page>(s.url, '127.0.0.1', LOG, { first: 2 }, bearer(tokens.accessToken))).body.data!.auditLog;
@@ -247,7 +266,11 @@ describe('sign-in with a second step from new IPs and devices', () => {
     assert.ok(p1.pageInfo.hasNextPage);
     const p2 = (await gqlFrom<Page>(s.url, '127.0.0.1', LOG, { first: 2, after: p1.pageInfo.endCursor }, bearer(tokens.accessToken))).body.data!.auditLog;
     const ids = [...p1.edges, ...p2.edges].map((e) => Number(e.node.id));
-    assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first, and the second page continues below the first');
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => b - a),
+      'newest first, and the second page continues below the first',
+    );
     const all: Node[] = [];
     let after: string | null = null;
     for (let i = 0; i < 100; i++) {
@@ -261,7 +284,16 @@ describe('sign-in with a second step from new IPs and devices', () => {
     const createdEvent = all.find((n) => n.event === 'USER_CREATED' && n.email === 'analyst@example.test')!;
     assert.ok(Number(failed.id) > Number(createdEvent.id));
     const events = new Set(all.map((n) => n.event));
-    for (const e of ['SIGN_IN_SUCCEEDED', 'SIGN_IN_FAILED', 'CHALLENGE_ISSUED', 'CHALLENGE_VERIFIED', 'CHALLENGE_FAILED', 'REFRESH_REUSE_DETECTED', 'SIGNED_OUT', 'USER_CREATED']) {
+    for (const e of [
+      'SIGN_IN_SUCCEEDED',
+      'SIGN_IN_FAILED',
+      'CHALLENGE_ISSUED',
+      'CHALLENGE_VERIFIED',
+      'CHALLENGE_FAILED',
+      'REFRESH_REUSE_DETECTED',
+      'SIGNED_OUT',
+      'USER_CREATED',
+    ]) {
       assert.ok(events.has(e), `${e} is in the audit log`);
     }
     const bad = await gqlFrom(s.url, '127.0.0.1', '{ auditLog(first: 1000) { pageInfo { hasNextPage } } }', {}, bearer(tokens.accessToken));

@@ -140,4 +140,3 @@ describe('access tokens and signing keys', () => {
     offsetMs = 0;
   });
 });
-

@@ -75,7 +75,9 @@ describe('worker pool', () => {
 
   test('a task that throws is INTERNAL_SERVER_ERROR with a masked message; the cause is logged and the pool keeps serving', async () => {
     const { pool: p, logs } = sharedPool();
-    const error = await p.defer({ kind: 'throws', input: { message: 'secret detail 7f3a' } }).catch((e: unknown) => e as { message: string; extensions: Record<string, unknown> });
+    const error = await p
+      .defer({ kind: 'throws', input: { message: 'secret detail 7f3a' } })
+      .catch((e: unknown) => e as { message: string; extensions: Record<string, unknown> });
     assert.equal(error.extensions.code, 'INTERNAL_SERVER_ERROR');
     assert.doesNotMatch(error.message, /secret detail/);
     const line = logs.find((l) => l.msg === 'worker task failed' && l.correlationId === error.extensions.correlationId);
@@ -180,7 +182,13 @@ describe('worker pool', () => {
     assert.equal(error.extensions.code, 'SERVER_BUSY');
     assert.ok(Number.isInteger(error.extensions.retryAfter) && (error.extensions.retryAfter as number) >= 1);
     assert.equal(p.stats().queued, 2, 'nothing grew');
-    assert.deepEqual(watch.settled().slice(eventsBefore).map((s) => s.outcome), ['busy']);
+    assert.deepEqual(
+      watch
+        .settled()
+        .slice(eventsBefore)
+        .map((s) => s.outcome),
+      ['busy'],
+    );
     controller.abort();
     await Promise.all(accepted);
   });

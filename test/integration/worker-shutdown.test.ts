@@ -27,7 +27,8 @@ async function aUserInSuiteDatabase(): Promise<{ email: string; password: string
   }
 }
 
-const SIGN_IN = 'mutation S($e: String!, $p: String!) { signIn(email: $e, password: $p, deviceId: "shutdown-test") { tokens { accessToken } challenge { reason } } }';
+const SIGN_IN =
+  'mutation S($e: String!, $p: String!) { signIn(email: $e, password: $p, deviceId: "shutdown-test") { tokens { accessToken } challenge { reason } } }';
 
 describe('shutting down with heavy work in flight', () => {
   let server: ReturnType<typeof startProcess> | undefined;
@@ -56,7 +57,11 @@ describe('shutting down with heavy work in flight', () => {
     const url = String((await server.waitFor('Strongroom is ready', 90_000)).url);
     // systemSelfTest needs sign-in: the first step (a new device, so a challenge) gives a token that satisfies @auth.
     const signedIn = (await (
-      await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: SIGN_IN, variables: { e: user.email, p: user.password } }) })
+      await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: SIGN_IN, variables: { e: user.email, p: user.password } }),
+      })
     ).json()) as { data?: { signIn: { tokens: { accessToken: string }; challenge: { reason: string } | null } }; errors?: unknown[] };
     assert.ok(signedIn.data, JSON.stringify(signedIn.errors));
     assert.equal(signedIn.data.signIn.challenge?.reason, 'NEW_DEVICE');

@@ -22,9 +22,16 @@ describe('error masking', () => {
 
   test('a database error is masked, and neither the client nor the log sees its SQL or parameters', () => {
     const { logger, lines } = capture();
-    const pgError = Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505', severity: 'ERROR', constraint: 'licences_unique_id_unique' });
+    const pgError = Object.assign(new Error('duplicate key value violates unique constraint'), {
+      code: '23505',
+      severity: 'ERROR',
+      constraint: 'licences_unique_id_unique',
+    });
     const drizzleError = new Error('Failed query: insert into "licences" values ($1)\nparams: SECRET-KEY-123', { cause: pgError });
-    const out = maskError(logger)({ message: drizzleError.message, path: ['createLicence'] }, new GraphQLError(drizzleError.message, { originalError: drizzleError }));
+    const out = maskError(logger)(
+      { message: drizzleError.message, path: ['createLicence'] },
+      new GraphQLError(drizzleError.message, { originalError: drizzleError }),
+    );
     assert.equal(out.extensions?.code, 'INTERNAL_SERVER_ERROR');
     assert.doesNotMatch(JSON.stringify(out), /SECRET|insert into/);
     assert.equal(lines.length, 1);

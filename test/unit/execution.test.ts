@@ -78,8 +78,18 @@ function counting(): { plugin: ApolloServerPlugin; count: () => number } {
 const apolloOwn = counting();
 const ours = counting();
 const servers = {
-  apollo: new ApolloServer({ schema, formatError, includeStacktraceInErrorResponses: false, plugins: [ApolloServerPluginCacheControlDisabled(), apolloOwn.plugin] }),
-  ours: new ApolloServer({ schema, formatError, includeStacktraceInErrorResponses: false, plugins: [ApolloServerPluginCacheControlDisabled(), ours.plugin, executionPlugin(formatError)] }),
+  apollo: new ApolloServer({
+    schema,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    plugins: [ApolloServerPluginCacheControlDisabled(), apolloOwn.plugin],
+  }),
+  ours: new ApolloServer({
+    schema,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    plugins: [ApolloServerPluginCacheControlDisabled(), ours.plugin, executionPlugin(formatError)],
+  }),
 };
 
 interface Asked {

@@ -13,7 +13,12 @@ const step = (name: string, after: string[] = [], sets: string[] = ['demo']): Fi
 
 describe('fixture steps', () => {
   test('run after the steps they depend on, across databases, each time the earliest registered that may', () => {
-    const order = orderSteps([step('licensing.events', ['licensing.licences']), step('licensing.licences', ['auth.users']), step('auth.users'), step('reporting.jobs')]);
+    const order = orderSteps([
+      step('licensing.events', ['licensing.licences']),
+      step('licensing.licences', ['auth.users']),
+      step('auth.users'),
+      step('reporting.jobs'),
+    ]);
     assert.deepEqual(
       order.map((s) => s.name),
       ['auth.users', 'licensing.licences', 'licensing.events', 'reporting.jobs'],
@@ -28,7 +33,7 @@ describe('fixture steps', () => {
 
   test('a set loads only the steps that take part in it, and reports each', async () => {
     const seen: string[] = [];
-    await loadFixtures([step('a', [], ['demo']), step('b', [], ['big'])], 'demo', { services: {} as Services }, (s, summary) => seen.push(summary));
+    await loadFixtures([step('a', [], ['demo']), step('b', [], ['big'])], 'demo', { services: {} as Services }, (_s, summary) => seen.push(summary));
     assert.deepEqual(seen, ['a loaded']);
     await assert.rejects(loadFixtures([step('a')], 'nope', { services: {} as Services }), TypeError);
   });

@@ -73,14 +73,21 @@ describe('log destination', () => {
     await writeFile(file, '');
     return file;
   };
-  const lines = async (file: string) => (await readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string });
+  const lines = async (file: string) =>
+    (await readFile(file, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string });
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   test('unbuffered, each line is in the file as soon as it is logged', async () => {
     const file = await logFile();
     const destination = logDestination({ bufferBytes: 0, flushMs: 1000, dest: file });
     createLogger('info', destination).info('at once');
-    assert.deepEqual((await lines(file)).map((l) => l.msg), ['at once']);
+    assert.deepEqual(
+      (await lines(file)).map((l) => l.msg),
+      ['at once'],
+    );
     (destination as unknown as { end(): void }).end();
   });
 
@@ -93,7 +100,10 @@ describe('log destination', () => {
     await sleep(20);
     assert.deepEqual(await lines(file), [], 'nothing written yet');
     await sleep(600);
-    assert.deepEqual((await lines(file)).map((l) => l.msg), ['first', 'second']);
+    assert.deepEqual(
+      (await lines(file)).map((l) => l.msg),
+      ['first', 'second'],
+    );
     (destination as unknown as { end(): void }).end();
   });
 
@@ -127,6 +137,9 @@ test('every line carries its time as an ISO 8601 string, in order', async () => 
   const times = lines.map((l) => l.time as string);
   for (const t of times) assert.match(t, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   const ms = times.map((t) => Date.parse(t));
-  assert.ok(ms.every((m, i) => m >= before && m <= after && (i === 0 || m >= ms[i - 1]!)), 'within the run, never going back');
+  assert.ok(
+    ms.every((m, i) => m >= before && m <= after && (i === 0 || m >= ms[i - 1]!)),
+    'within the run, never going back',
+  );
   assert.ok(ms.at(-1)! > ms[0]!, 'a line written later has a later time');
 });

@@ -143,7 +143,13 @@ export function createAuthService(deps: AuthDeps) {
     },
     async createUser(caller: Caller, input: { email: string; username: string; password: string; role: Role }, ip: string): Promise<UserView> {
       const user = await users.create(input);
-      await audit.record({ event: 'USER_CREATED', userId: user.id, email: user.email, ip, detail: { role: user.role, by: caller.kind === 'user' ? caller.userId : 'self' } });
+      await audit.record({
+        event: 'USER_CREATED',
+        userId: user.id,
+        email: user.email,
+        ip,
+        detail: { role: user.role, by: caller.kind === 'user' ? caller.userId : 'self' },
+      });
       return toView(user);
     },
     async signUp(input: { email: string; username: string; password: string }, ip: string): Promise<UserView> {

@@ -93,13 +93,15 @@ export function createKeyStore(db: NodePgDatabase, options: KeyStoreOptions): Ke
         privateJwk: JSON.stringify(await exportJWK(privateKey)),
         createdAt: at,
       });
-      await tx.update(signingKeys).set({ retiredAt: at }).where(and(isNull(signingKeys.retiredAt), ne(signingKeys.kid, kid)));
+      await tx
+        .update(signingKeys)
+        .set({ retiredAt: at })
+        .where(and(isNull(signingKeys.retiredAt), ne(signingKeys.kid, kid)));
     });
   }
 
   const current = (list: Row[]) => list.find((r) => r.retiredAt === null);
-  const due = (row: Row | undefined) =>
-    row === undefined || now().getTime() - row.createdAt.getTime() >= options.rotationDays * 86_400_000;
+  const due = (row: Row | undefined) => row === undefined || now().getTime() - row.createdAt.getTime() >= options.rotationDays * 86_400_000;
 
   async function signingKey(): Promise<SigningKey> {
     let list = performance.now() - loadedAt > CACHE_MS ? await load() : rows;
@@ -139,4 +141,3 @@ export function createKeyStore(db: NodePgDatabase, options: KeyStoreOptions): Ke
     },
   };
 }
-

@@ -42,7 +42,11 @@ export function createRateLimits(settings: RateLimitSettings): RateLimits {
     ? // Commands wait for the connection at start, but never long: a Redis that does not answer
       // within the timeout fails the attempt instead of hanging the request.
       // ioredis is loaded only when configured, so processes without Redis do not pay for it.
-      new (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis(settings.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 })
+      new (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis(settings.redisUrl, {
+        maxRetriesPerRequest: 1,
+        commandTimeout: 2000,
+        connectTimeout: 2000,
+      })
     : undefined;
   // An unreachable Redis must not crash the process; consume() then fails closed (see below).
   redis?.on('error', () => {});

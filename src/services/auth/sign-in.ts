@@ -121,7 +121,13 @@ export function createSignIn(settings: SignInSettings, deps: SignInDeps) {
         : deliver(
             'new-sign-in',
             row.id,
-            newSignInMail({ to: user.email, ip: row.ip, device, reason: row.reason === 'NEW_IP' ? 'new IP address' : 'new device', at: row.createdAt.toISOString() }),
+            newSignInMail({
+              to: user.email,
+              ip: row.ip,
+              device,
+              reason: row.reason === 'NEW_IP' ? 'new IP address' : 'new device',
+              at: row.createdAt.toISOString(),
+            }),
           ),
     ]);
     const [updated] = await db
@@ -153,7 +159,14 @@ export function createSignIn(settings: SignInSettings, deps: SignInDeps) {
       })
       .returning();
     const sent = await sendCode(row!, user);
-    await audit.record({ event: 'CHALLENGE_ISSUED', userId: user.id, email: user.email, ip, deviceId, detail: { reason, challengeId: id, delivery: sent.delivery } });
+    await audit.record({
+      event: 'CHALLENGE_ISSUED',
+      userId: user.id,
+      email: user.email,
+      ip,
+      deviceId,
+      detail: { reason, challengeId: id, delivery: sent.delivery },
+    });
     return view(sent, user);
   }
 
@@ -203,7 +216,8 @@ export function createSignIn(settings: SignInSettings, deps: SignInDeps) {
             .set({ status: 'EXPIRED', finishedAt: now() })
             .where(and(eq(challenges.id, row.id), eq(challenges.status, 'PENDING')))
             .returning({ id: challenges.id });
-          if (marked.length) await audit.record({ event: 'CHALLENGE_EXPIRED', userId: row.userId, ip: row.ip, deviceId: row.deviceId, detail: { challengeId: row.id } });
+          if (marked.length)
+            await audit.record({ event: 'CHALLENGE_EXPIRED', userId: row.userId, ip: row.ip, deviceId: row.deviceId, detail: { challengeId: row.id } });
         }
         throw deadChallenge();
       case 'FAILED':
@@ -242,10 +256,18 @@ export function createSignIn(settings: SignInSettings, deps: SignInDeps) {
 
       const known = await knownFor(user.id, req.ip, req.deviceId);
       if (known.ip && known.device) {
+        // biome-ignore lint/complexity/useMathMinMax: these are Dates, and the later Date is wanted, not a number
         const last = known.ip.verifiedAt > known.device.verifiedAt ? known.ip.verifiedAt : known.device.verifiedAt;
         const session = await sessions.create(user.id, req.ip, req.deviceId, last);
         await remember(user.id, 'IP', req.ip, null, last);
-        await audit.record({ event: 'SIGN_IN_SUCCEEDED', userId: user.id, email: user.email, ip: req.ip, deviceId: req.deviceId, detail: { secondStep: 'REMEMBERED' } });
+        await audit.record({
+          event: 'SIGN_IN_SUCCEEDED',
+          userId: user.id,
+          email: user.email,
+          ip: req.ip,
+          deviceId: req.deviceId,
+          detail: { secondStep: 'REMEMBERED' },
+        });
         return { tokens: await sessions.issue(session, user.role, true), challenge: null };
       }
       const reason: ChallengeReason = known.device ? 'NEW_IP' : 'NEW_DEVICE';
@@ -287,10 +309,15 @@ export function createSignIn(settings: SignInSettings, deps: SignInDeps) {
       if (!channel) {
         const attemptsLeft = settings.maxAttempts - counted.attempts;
         if (attemptsLeft <= 0) {
-          await db.update(challenges).set({ status: 'FAILED', finishedAt: now() }).where(and(eq(challenges.id, row.id), eq(challenges.status, 'PENDING')));
+          await db
+            .update(challenges)
+            .set({ status: 'FAILED', finishedAt: now() })
+            .where(and(eq(challenges.id, row.id), eq(challenges.status, 'PENDING')));
         }
         await audit.record({ event: 'CHALLENGE_FAILED', userId: user.id, ip, deviceId: row.deviceId, detail: { challengeId: row.id, attemptsLeft } });
-        throw new StrongroomError('INVALID_CODE', attemptsLeft > 0 ? 'This code is not right.' : 'This code is not right, and that was the last try.', { attemptsLeft });
+        throw new StrongroomError('INVALID_CODE', attemptsLeft > 0 ? 'This code is not right.' : 'This code is not right, and that was the last try.', {
+          attemptsLeft,
+        });
       }
       const at = now();
       const finished = await db
@@ -305,8 +332,16 @@ export function createSignIn(settings: SignInSettings, deps: SignInDeps) {
         await remember(user.id, 'DEVICE', row.deviceId, row.deviceLabel, at);
       }
       await limits.reset('verifyPerUser', user.id);
-      if (channel === 'RECOVERY_CODE') await audit.record({ event: 'RECOVERY_CODE_USED', userId: user.id, ip, deviceId: row.deviceId, detail: { challengeId: row.id } });
-      await audit.record({ event: 'CHALLENGE_VERIFIED', userId: user.id, email: user.email, ip, deviceId: row.deviceId, detail: { challengeId: row.id, channel, reason: row.reason, rememberDevice } });
+      if (channel === 'RECOVERY_CODE')
+        await audit.record({ event: 'RECOVERY_CODE_USED', userId: user.id, ip, deviceId: row.deviceId, detail: { challengeId: row.id } });
+      await audit.record({
+        event: 'CHALLENGE_VERIFIED',
+        userId: user.id,
+        email: user.email,
+        ip,
+        deviceId: row.deviceId,
+        detail: { challengeId: row.id, channel, reason: row.reason, rememberDevice },
+      });
       // A step-up keeps the session's current refresh token; a first verification hands out the first one.
       return sessions.issue(session, user.role, row.reason !== 'STEP_UP');
     },

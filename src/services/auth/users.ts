@@ -31,11 +31,7 @@ function uniqueViolation(err: unknown): 'email' | 'username' | undefined {
 export function createUserStore(db: NodePgDatabase, password: PasswordParameters) {
   return {
     async findByEmail(email: string): Promise<UserRow | undefined> {
-      const [row] = await db
-        .select()
-        .from(users)
-        .where(sql`lower(${users.email}) = lower(${email.trim()})`)
-        .limit(1);
+      const [row] = await db.select().from(users).where(sql`lower(${users.email}) = lower(${email.trim()})`).limit(1);
       return row;
     },
 
