@@ -8,6 +8,7 @@ import { describeMismatch, migrationStatus } from '../src/db/migrate.ts';
 import { seed, type SeedProgress } from '../src/db/seed.ts';
 import { createLogger } from '../src/logger.ts';
 import { createStoreServices } from '../src/services/index.ts';
+import { createProgress, type ProgressBar } from './lib/progress.ts';
 import { named, openConfiguredDatabases, parseCliArgs, RefusedError, runCli, UsageError, wholeNumber } from './lib/cli.ts';
 
 const USAGE = `usage: npm run db:seed -- [--events N] [--licences M] [--seed S] [--until YYYY-MM-DD] [--batch B] [--concurrency C] [--via copy|insert]
@@ -20,24 +21,18 @@ const USAGE = `usage: npm run db:seed -- [--events N] [--licences M] [--seed S] 
   --via W         copy (COPY FROM STDIN) or insert (INSERT … SELECT FROM unnest);
                   default copy, or insert on the embedded database, which has no COPY FROM STDIN`;
 
-/** A bar that redraws in place on a terminal and prints every tenth on anything else (CI logs). */
-function progressBar(stream: NodeJS.WriteStream) {
-  const started = performance.now();
-  let lastTenth = -1;
+/** One bar per phase (licences, then events), drawn by the shared progress bar. */
+function progressBar() {
+  let bar: ProgressBar | undefined;
+  let phase: SeedProgress['phase'] | undefined;
   return (p: SeedProgress) => {
-    const fraction = p.total === 0 ? 1 : p.done / p.total;
-    const seconds = (performance.now() - started) / 1000;
-    const rate = p.phase === 'events' && seconds > 0 ? ` ${Math.round(p.done / seconds).toLocaleString('en')}/s` : '';
-    const width = 30;
-    const filled = Math.round(fraction * width);
-    const line = `${p.phase.padEnd(8)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}% ${p.done.toLocaleString('en')}/${p.total.toLocaleString('en')}${rate}`;
-    if (stream.isTTY) {
-      stream.write(`\r${line}\x1b[K${fraction >= 1 ? '\n' : ''}`);
-    } else {
-      const tenth = Math.floor(fraction * 10);
-      if (tenth !== lastTenth || fraction >= 1) stream.write(`${line}\n`);
-      lastTenth = fraction >= 1 ? -1 : tenth;
+    if (p.phase !== phase) {
+      bar?.finish();
+      phase = p.phase;
+      bar = createProgress({ label: p.phase, total: p.total });
     }
+    bar!.update(p.done, p.total);
+    if (p.done >= p.total) bar!.finish();
   };
 }
 
@@ -80,7 +75,7 @@ runCli('db:seed', USAGE, async () => {
       `${named(databases.data)}: seeding ${options.licences} licences and ${options.events} events (seed ${options.seed}, year until ${options.until.toISOString().slice(0, 10)})\n`,
     );
     const services = createStoreServices({ config, databases, logger: createLogger('silent') });
-    const result = await seed(databases.data, services.licences, options, progressBar(process.stderr)).finally(() => services.close());
+    const result = await seed(databases.data, services.licences, options, progressBar()).finally(() => services.close());
     const seconds = result.eventsMs / 1000;
     process.stdout.write(
       `removed ${result.removed} earlier seeded licences; wrote ${result.licences} licences, then ${result.events} events (${result.via}) in ${seconds.toFixed(1)} s (${Math.round(result.events / Math.max(seconds, 0.001))} events/s)\n`,

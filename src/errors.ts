@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { postgresError } from './db/postgres-error.ts';
 
 /** Every code Strongroom puts in `extensions.code`, with what it means (the README table is built from this). */
 export const ERROR_CODES = {
@@ -93,9 +94,7 @@ export function describeForLog(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { errorType: typeof err };
   const chain: Error[] = [];
   for (let e: unknown = err; e instanceof Error && chain.length < 5; e = e.cause) chain.push(e);
-  const db = chain.find((e) => typeof (e as { code?: unknown }).code === 'string' && 'severity' in e) as
-    | (Error & { code: string; constraint?: string; table?: string })
-    | undefined;
+  const db = postgresError(err);
   const frame = err.stack
     ?.split('\n')
     .find((l) => l.trim().startsWith('at '))

@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Config } from '../../src/config.ts';
 import { DatabaseUnavailableError, openDatabases, type Databases } from '../../src/db/client.ts';
 import { DataDirInUseError } from '../../src/db/embedded.ts';
+import { postgresError } from '../../src/db/postgres-error.ts';
 import { ResetRefusedError } from '../../src/db/reset.ts';
 
 /** Exit statuses (BSD sysexits.h, as in the config's 78). */
@@ -57,14 +58,6 @@ export function openConfiguredDatabases(config: Config, poolMax = 4): Promise<Da
   });
 }
 
-/** The PostgreSQL error along a chain (drizzle wraps it), whose message has no SQL or parameters. */
-function postgresCause(err: unknown): (Error & { code: string }) | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if ('severity' in e && typeof (e as { code?: unknown }).code === 'string') return e as unknown as Error & { code: string };
-  }
-  return undefined;
-}
-
 /** One line for stderr about a failure, safe to show. */
 export function describeFailure(err: unknown): string {
   if (
@@ -76,7 +69,7 @@ export function describeFailure(err: unknown): string {
   ) {
     return err.message;
   }
-  const pgErr = postgresCause(err);
+  const pgErr = postgresError(err);
   if (pgErr) return `PostgreSQL refused: ${pgErr.message} (SQLSTATE ${pgErr.code})`;
   return err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err);
 }
@@ -85,7 +78,7 @@ function statusOf(err: unknown): number {
   if (err instanceof UsageError) return EXIT.usage;
   if (err instanceof DatabaseUnavailableError) return EXIT.unavailable;
   if (err instanceof ResetRefusedError) return err.reason === 'permission' ? EXIT.noPermission : EXIT.failed;
-  if (postgresCause(err)?.code === '42501') return EXIT.noPermission; // insufficient_privilege
+  if (postgresError(err)?.code === '42501') return EXIT.noPermission; // insufficient_privilege
   return EXIT.failed;
 }
 

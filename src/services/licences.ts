@@ -9,6 +9,7 @@ import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { licenceEvents, licences } from '../db/schema/licensing.ts';
 import { BadUserInputError, NotFoundError } from '../errors.ts';
+import { uniqueViolation } from '../db/postgres-error.ts';
 
 export interface NewLicence {
   readonly username: string;
@@ -98,20 +99,12 @@ function validLicence(input: NewLicence) {
   };
 }
 
-/** PostgreSQL's SQLSTATE and constraint, looked for along drizzle's error chain. */
-function pgError(err: unknown): { code?: string; constraint?: string } {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if ('severity' in e && typeof (e as { code?: unknown }).code === 'string') return e as unknown as { code: string; constraint?: string };
-  }
-  return {};
-}
-
 function duplicate(err: unknown): never {
-  const { code, constraint } = pgError(err);
-  if (code === '23505' && constraint === 'licences_username_application_key') {
+  const constraint = uniqueViolation(err);
+  if (constraint === 'licences_username_application_key') {
     throw new BadUserInputError('This user already has a licence for this application.', 'application');
   }
-  if (code === '23505' && constraint === 'licences_unique_id_unique') throw new BadUserInputError('This unique id is taken.', 'uniqueId');
+  if (constraint === 'licences_unique_id_unique') throw new BadUserInputError('This unique id is taken.', 'uniqueId');
   throw err;
 }
 

@@ -5,6 +5,7 @@ import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { hashPassword, passwordProblem, type PasswordParameters } from '../../crypto/passwords.ts';
 import { users } from '../../db/schema/auth.ts';
 import { BadUserInputError } from '../../errors.ts';
+import { uniqueViolation } from '../../db/postgres-error.ts';
 import type { Role } from './tokens.ts';
 
 export type UserRow = typeof users.$inferSelect;
@@ -19,14 +20,11 @@ export interface NewUser {
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 const USERNAME = /^[A-Za-z0-9._-]{2,64}$/;
 
-/** Which unique index a PostgreSQL 23505 error came from, if it is one of ours. */
-function uniqueViolation(err: unknown): 'email' | 'username' | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const pg = e as { code?: string; constraint?: string };
-    if (pg.code === '23505') return pg.constraint?.includes('email') ? 'email' : 'username';
-  }
-  return undefined;
-}
+/** The field a unique index guards: only our own two indexes are blamed on a field. */
+const UNIQUE_FIELDS: Readonly<Record<string, 'email' | 'username'>> = {
+  users_email_lower_key: 'email',
+  users_username_lower_key: 'username',
+};
 
 export function createUserStore(db: NodePgDatabase, password: PasswordParameters) {
   return {
@@ -54,7 +52,8 @@ export function createUserStore(db: NodePgDatabase, password: PasswordParameters
         const [row] = await db.insert(users).values({ email, username: input.username, role: input.role, passwordHash }).returning();
         return row!;
       } catch (err) {
-        const field = uniqueViolation(err);
+        const constraint = uniqueViolation(err);
+        const field = constraint === undefined ? undefined : UNIQUE_FIELDS[constraint];
         if (field) throw new BadUserInputError(`This ${field} is already taken.`, field);
         throw err;
       }
