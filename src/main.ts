@@ -8,11 +8,14 @@ import { DatabaseUnavailableError, openDatabases, type Databases } from './db/cl
 import { DataDirInUseError } from './db/embedded.ts';
 import { migrateDatabase, migrationStatus } from './db/migrate.ts';
 import { describeForLog } from './errors.ts';
+import { makeDataDirPrivate, usePrivateUmask } from './fs/private.ts';
 import { createLogger, logDestination } from './logger.ts';
 import { createServer, type StrongroomServer } from './server.ts';
 import { openWorkerPool } from './workers/index.ts';
 import type { WorkerPool } from './workers/pool.ts';
 
+// Before anything is created: what this process (and PGlite in it) makes is private to its user.
+usePrivateUmask();
 const config = loadConfig();
 const logger = createLogger(config.logLevel, logDestination({ bufferBytes: config.logBufferBytes, flushMs: config.logFlushMs }));
 
@@ -79,6 +82,7 @@ async function start(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 
   try {
+    await makeDataDirPrivate(config.dataDir, logger);
     databases = await openDatabases({
       databaseUrl: config.databaseUrl,
       authDatabaseUrl: config.authDatabaseUrl,

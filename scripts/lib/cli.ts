@@ -10,6 +10,7 @@ import { DatabaseUnavailableError, openDatabases, type Databases } from '../../s
 import { DataDirInUseError } from '../../src/db/embedded.ts';
 import { postgresError } from '../../src/db/postgres-error.ts';
 import { ResetRefusedError } from '../../src/db/reset.ts';
+import { makeDataDirPrivate, PrivateTreeTooLargeError, type RepairLog, usePrivateUmask } from '../../src/fs/private.ts';
 
 /** Exit statuses (BSD sysexits.h, as in the config's 78). */
 export const EXIT = {
@@ -48,8 +49,17 @@ export function wholeNumber(raw: string | undefined, name: string, fallback: num
   return n;
 }
 
-/** Opens the databases the configuration names (the embedded one under DATA_DIR/db when none is). */
-export function openConfiguredDatabases(config: Config, poolMax = 4): Promise<Databases> {
+/** What the server would log as a warning, as one line on stderr. */
+const stderrLog: RepairLog = {
+  warn: (fields, message) => process.stderr.write(`${message}: ${JSON.stringify(fields)}\n`),
+};
+
+/**
+ * Opens the databases the configuration names (the embedded one under DATA_DIR/db when none
+ * is), after making DATA_DIR private as the server does at start.
+ */
+export async function openConfiguredDatabases(config: Config, poolMax = 4): Promise<Databases> {
+  await makeDataDirPrivate(config.dataDir, stderrLog);
   return openDatabases({
     databaseUrl: config.databaseUrl,
     authDatabaseUrl: config.authDatabaseUrl,
@@ -65,6 +75,7 @@ export function describeFailure(err: unknown): string {
     err instanceof RefusedError ||
     err instanceof DatabaseUnavailableError ||
     err instanceof DataDirInUseError ||
+    err instanceof PrivateTreeTooLargeError ||
     err instanceof ResetRefusedError
   ) {
     return err.message;
@@ -82,8 +93,12 @@ function statusOf(err: unknown): number {
   return EXIT.failed;
 }
 
-/** Runs a CLI's main: exit status from its result, or one line on stderr and a status from the failure. */
+/**
+ * Runs a CLI's main: exit status from its result, or one line on stderr and a status from the
+ * failure. Whatever the CLI creates (an embedded database under DATA_DIR) is private to its user.
+ */
 export function runCli(name: string, usage: string, main: () => Promise<void>): void {
+  usePrivateUmask();
   main().then(
     () => process.exit(EXIT.ok),
     (err: unknown) => {

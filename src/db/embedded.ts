@@ -3,12 +3,13 @@
  * served on a unix socket, so that everything above this seam speaks `pg` in both modes —
  * including worker threads, which open their own `pg` clients to the same socket.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { PoolConfig } from 'pg';
+import { ensurePrivateDir, repairPrivateTree, writePrivateFile } from '../fs/private.ts';
 
 export interface EmbeddedPostgres {
   /** Connection settings for `pg` (plain data; safe to hand to a worker thread). */
@@ -38,18 +39,30 @@ function isAlive(pid: number): boolean {
 /**
  * Opens (creating on first use) the embedded database. `dataDir` undefined = in memory.
  * PGlite is single-user: a lock file stops two processes from opening one folder.
+ * The folder and everything in it are private to this user (0700 folders, 0600 files).
  */
 export async function startEmbeddedPostgres(dataDir: string | undefined, maxConnections = 100): Promise<EmbeddedPostgres> {
   let lockFile: string | undefined;
   if (dataDir !== undefined) {
-    await mkdir(dataDir, { recursive: true });
+    await ensurePrivateDir(dataDir);
     lockFile = path.join(dataDir, 'strongroom.pid');
     const holder = Number.parseInt(await readFile(lockFile, 'utf8').catch(() => ''), 10);
     if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) throw new DataDirInUseError(dataDir, holder);
-    await writeFile(lockFile, String(process.pid));
+    await writePrivateFile(lockFile, String(process.pid));
   }
   const db = dataDir === undefined ? new PGlite() : new PGlite(path.join(dataDir, 'pglite'));
   await db.waitReady;
+  // When PGlite creates a database it copies the initial files in and chmods them to 0666,
+  // and makes their folders 0777 trimmed only by the umask (see usePrivateUmask). They hold
+  // only the empty catalog yet: narrow them before anything is written. What PostgreSQL
+  // creates later is private already (its pg_file_create_mode and pg_dir_create_mode).
+  if (dataDir !== undefined) {
+    await repairPrivateTree(dataDir).catch(async (err: unknown) => {
+      await db.close();
+      if (lockFile) await rm(lockFile, { force: true });
+      throw err;
+    });
+  }
   // Unix socket paths are limited to ~100 bytes, so the socket lives in a short temp folder,
   // named the way libpq expects (<dir>/.s.PGSQL.<port>) so `pg` can use host=<dir>.
   const socketDir = await mkdtemp(path.join(os.tmpdir(), 'sr-'));

@@ -4,9 +4,9 @@
  * files in an outbox folder that any mail client opens.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
+import { ensurePrivateDir, writePrivateFile } from '../fs/private.ts';
 
 export interface Mail {
   readonly to: string;
@@ -56,9 +56,10 @@ export function createMailTransport(settings: MailSettings): MailTransport {
     description: settings.outboxDir,
     async send(mail) {
       const info = await builder.sendMail({ from: settings.from, ...mail });
-      await mkdir(settings.outboxDir, { recursive: true });
+      // Mail holds sign-in codes: the folder and each file are private (0700, 0600).
+      await ensurePrivateDir(settings.outboxDir);
       const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.eml`;
-      await writeFile(path.join(settings.outboxDir, name), info.message as Buffer, { mode: 0o600 });
+      await writePrivateFile(path.join(settings.outboxDir, name), info.message as Buffer, { exclusive: true });
     },
     close: () => builder.close(),
   };
