@@ -19,14 +19,13 @@
  * Tests isolate themselves with per-test transactions (test/helpers/isolation.ts).
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/db/client.ts';
 import { embeddedUrl, startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.ts';
 import { describeMismatch, migrateDatabase, migrationStatus } from '../src/db/migrate.ts';
+import { createScratchDatabase, dropScratchDatabases, scratchName } from '../src/db/scratch.ts';
 
 const root = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -38,12 +37,6 @@ function testFiles(dir: string, filter: string[]): string[] {
     else if (entry.endsWith('.test.ts') && (filter.length === 0 || filter.some((f) => full.includes(f)))) out.push(full);
   }
   return out.sort();
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 interface Prepared {
@@ -78,37 +71,20 @@ const migrateBoth = (dataUrl: string, authUrl: string) =>
   });
 
 async function preparePostgres(serverUrl: string): Promise<Prepared> {
-  const prefix = `strongroom_test_${randomBytes(4).toString('hex')}`;
-  const names = { data: `${prefix}_data`, auth: `${prefix}_auth` };
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    for (const name of Object.values(names)) await admin.query(`create database "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const dataUrl = withDatabase(serverUrl, names.data);
-  const authUrl = withDatabase(serverUrl, names.auth);
+  const prefix = scratchName('strongroom_test');
+  const data = await createScratchDatabase(serverUrl, `${prefix}_data`);
+  const auth = await createScratchDatabase(serverUrl, `${prefix}_auth`).catch(async (err: unknown) => {
+    await data.drop();
+    throw err;
+  });
   return {
-    dataUrl,
-    authUrl,
-    label: `PostgreSQL (${names.data}, ${names.auth})`,
+    dataUrl: data.url,
+    authUrl: auth.url,
+    label: `PostgreSQL (${data.name}, ${auth.name})`,
     env: { TEST_SERVER_URL: serverUrl, TEST_DB_PREFIX: prefix },
-    check: () => migrateBoth(dataUrl, authUrl),
-    async cleanup() {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      try {
-        // Ours and every scratch database or role a test made under the same prefix.
-        const like = `${prefix.replace(/_/g, '\\_')}%`;
-        const dbs = await c.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [like]);
-        for (const { datname } of dbs.rows) await c.query(`drop database if exists "${datname}" with (force)`);
-        const roles = await c.query<{ rolname: string }>(`select rolname from pg_roles where rolname like $1`, [like]);
-        for (const { rolname } of roles.rows) await c.query(`drop role if exists "${rolname}"`);
-      } finally {
-        await c.end();
-      }
-    },
+    check: () => migrateBoth(data.url, auth.url),
+    // Ours and every scratch database or role a test made under the same prefix.
+    cleanup: () => dropScratchDatabases(serverUrl, prefix).then(() => {}),
   };
 }
 

@@ -4,12 +4,12 @@
  * drops any left behind), or else an embedded PGlite in a temporary DATA_DIR.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { embeddedUrl, startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { createScratchDatabase, scratchName as uniqueName, withClient } from '../../src/db/scratch.ts';
 import { ROOT } from './process.ts';
 
 export interface Scratch {
@@ -24,45 +24,26 @@ export interface Scratch {
 
 export const serverUrl = () => process.env.TEST_SERVER_URL;
 
-const withDatabase = (url: string, name: string) => {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-};
-
-/** Runs `fn` with a client on `url`, ending it after. */
-export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Admin statements on the run's server (create/drop database, roles). */
 export const admin = <T>(fn: (client: pg.Client) => Promise<T>) => withClient(serverUrl()!, fn);
 
 /** A scratch name under the run's prefix (for databases and roles the runner cleans up). */
-export const scratchName = (what: string) => `${process.env.TEST_DB_PREFIX ?? 'strongroom_test_x'}_${what}_${randomBytes(3).toString('hex')}`;
+export const scratchName = (what: string) => uniqueName(`${process.env.TEST_DB_PREFIX ?? 'strongroom_test_x'}_${what}`);
 
 export async function createScratch(): Promise<Scratch> {
   const server = serverUrl();
   if (server) {
-    const names = { data: scratchName('data'), auth: scratchName('auth') };
-    await admin(async (c) => {
-      for (const n of Object.values(names)) await c.query(`create database "${n}"`);
-    });
-    const urls = { data: withDatabase(server, names.data), auth: withDatabase(server, names.auth) };
+    const data = await createScratchDatabase(server, scratchName('data'));
+    const auth = await createScratchDatabase(server, scratchName('auth'));
+    const urls = { data: data.url, auth: auth.url };
     return {
       kind: 'postgres',
       env: { DATABASE_URL: urls.data, AUTH_DATABASE_URL: urls.auth },
       withClient: (fn, which = 'data') => withClient(urls[which], fn),
-      drop: () =>
-        admin(async (c) => {
-          for (const n of Object.values(names)) await c.query(`drop database if exists "${n}" with (force)`);
-        }),
+      drop: async () => {
+        await data.drop();
+        await auth.drop();
+      },
     };
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-scratch-'));
