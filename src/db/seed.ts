@@ -2,7 +2,7 @@
  * A deterministic generator of realistic licences and licence events, for statistics
  * benchmarks and for trying dashboards on a lot of data (`npm run db:seed`).
  *
- * The same options give the same rows: every choice comes from one seeded PRNG (sfc32), and
+ * The same options give the same rows: every choice comes from one seeded PRNG (mulberry32), and
  * the year of events ends at `until`, not at "now". Licences go through the licence
  * service's `createMany`, events through its batched `recordEvents` (one statement per batch).
  * Seeded licences have unique ids starting `SEED-`; a new run first removes those (their

@@ -13,7 +13,7 @@ export const licences = licensing.table(
     application: text('application').notNull(),
     /** The public identifier printed on the licence; unique across all licences. */
     uniqueId: text('unique_id').notNull().unique(),
-    /** The licence key as a Fernet token (encrypted at the database boundary). */
+    /** The licence key as given, trimmed; not encrypted yet (services/licences.ts `storedKey` is the one place the stored form is made). */
     licenceKey: text('licence_key').notNull(),
     active: boolean('active').notNull().default(true),
     expiresAt: timestamp('expires_at', { withTimezone: true }),

@@ -6,7 +6,7 @@ export const reporting = pgSchema('reporting');
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
-/** Lifecycle of a report job; see src/services/reports for the state machine. */
+/** The states of a report job, from QUEUED to SUCCEEDED, FAILED or CANCELLED. Nothing runs report jobs yet: the service that will move them is still to be written. */
 export const reportJobStatus = reporting.enum('report_job_status', ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 /** A report someone asked for: its parameters, its progress and, once done, its output. */
