@@ -8,7 +8,7 @@
  */
 import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { TASK_KINDS } from './workers/tasks.ts';
+import { TASK_KINDS } from './workers/task-kinds.ts';
 
 export type NodeEnv = 'development' | 'test' | 'production';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -5,7 +5,10 @@
  * file is only loaded inside worker threads.
  */
 import { fileURLToPath } from 'node:url';
+import type { TaskKind } from './task-kinds.ts';
 import type selfTest from './tasks/self-test.ts';
+
+export { TASK_KINDS, type TaskKind } from './task-kinds.ts';
 
 /** A task file and, at the type level only, its input and output. */
 export interface TaskDefinition<I = unknown, O = unknown> {
@@ -30,12 +33,11 @@ export function defineTask<F extends (input: any) => unknown>(url: URL): TaskDef
   return { file: fileURLToPath(url) };
 }
 
-/** Every heavy task Strongroom runs. Add report aggregation, PDF rendering and re-encryption here. */
+/**
+ * Every heavy task Strongroom runs. Add report aggregation, PDF rendering and re-encryption
+ * here, and each new kind's name to TASK_KINDS in ./task-kinds.ts: the `satisfies` below
+ * refuses a kind missing from either.
+ */
 export const TASKS = {
   selfTest: defineTask<typeof selfTest>(new URL('./tasks/self-test.ts', import.meta.url)),
-} as const satisfies TaskRegistry;
-
-export type TaskKind = keyof typeof TASKS;
-
-/** The kind names, for validating configuration. */
-export const TASK_KINDS = Object.keys(TASKS) as readonly TaskKind[];
+} as const satisfies { readonly [K in TaskKind]: TaskRegistry[string] };
