@@ -8,12 +8,11 @@
  *   NODE_ENV=production npm run db:reset -- --force
  */
 import { loadConfig } from '../src/config.ts';
-import { fixtureSetNames, loadFixtures } from '../src/db/fixtures.ts';
+import { FIXTURE_STEPS, fixtureSetNames, loadFixtures } from '../src/db/fixtures/index.ts';
 import { migrateDatabase, OWNED_SCHEMAS } from '../src/db/migrate.ts';
 import { dropOwnedSchemas, ResetRefusedError, resetProblems } from '../src/db/reset.ts';
 import { createLogger } from '../src/logger.ts';
 import { createStoreServices } from '../src/services/index.ts';
-import { FIXTURE_STEPS } from '../test/fixtures/index.ts';
 import { named, openConfiguredDatabases, parseCliArgs, RefusedError, runCli, UsageError } from './lib/cli.ts';
 
 const USAGE = `usage: npm run db:reset [-- --fixtures <set>] [--force]

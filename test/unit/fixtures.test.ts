@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fixtureSetNames, loadFixtures, orderSteps, type FixtureStep } from '../../src/db/fixtures.ts';
+import { FIXTURE_STEPS, type FixtureStep, fixtureSetNames, loadFixtures, orderSteps } from '../../src/db/fixtures/index.ts';
 import type { Services } from '../../src/services/index.ts';
-import { FIXTURE_STEPS } from '../fixtures/index.ts';
 
 const step = (name: string, after: string[] = [], sets: string[] = ['demo']): FixtureStep => ({
   name,
