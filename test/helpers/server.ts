@@ -3,14 +3,13 @@
  * schema, a real HTTP port on 127.0.0.1. `gql()` posts over HTTP; `execute()` goes
  * through Apollo's executeOperation with a real context.
  */
-import { Writable } from 'node:stream';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { openDatabases, type Databases } from '../../src/db/client.ts';
-import { createLogger } from '../../src/logger.ts';
 import { createServer, type StrongroomServer } from '../../src/server.ts';
 import { openWorkerPool } from '../../src/workers/index.ts';
 import type { WorkerPool } from '../../src/workers/pool.ts';
 import type { TASKS } from '../../src/workers/tasks.ts';
+import { captureLogs } from './logs.ts';
 
 export interface GqlResponse<T = Record<string, unknown>> {
   status: number;
@@ -56,14 +55,7 @@ export interface TestServerOptions {
 
 export async function startTestServer(overrides: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const config = parseConfig(testEnv(overrides));
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  const logger = createLogger(config.logLevel, sink);
+  const { lines: logs, logger } = captureLogs(config.logLevel);
   const databases =
     options.databases ??
     (await openDatabases({

@@ -6,14 +6,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
-import { createLogger } from '../../src/logger.ts';
 import { createWorkerPool, workerExecArgv, type WorkerPool, type WorkerPoolOptions } from '../../src/workers/pool.ts';
 import { iteratedSha256 } from '../../src/workers/tasks/self-test.ts';
 import { TEST_TASKS } from '../fixtures/tasks/index.ts';
 import { watchDeferred } from '../helpers/deferred.ts';
+import { captureLogs } from '../helpers/logs.ts';
 
 type TestPool = WorkerPool<typeof TEST_TASKS>;
 
@@ -23,13 +22,7 @@ const open: TestPool[] = [];
 after(() => Promise.all(open.map((p) => p.close())));
 
 function pool(overrides: Partial<WorkerPoolOptions<typeof TEST_TASKS>> = {}) {
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { lines: logs, logger } = captureLogs('debug');
   const p = createWorkerPool({
     tasks: TEST_TASKS,
     threads: 1,
@@ -37,7 +30,7 @@ function pool(overrides: Partial<WorkerPoolOptions<typeof TEST_TASKS>> = {}) {
     timeoutMs: 20_000,
     maxOldGenerationMb: 64,
     recycleAfterTasks: 0,
-    logger: createLogger('debug', sink),
+    logger,
     ...overrides,
   });
   open.push(p);

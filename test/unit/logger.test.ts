@@ -2,20 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { CENSOR, createLogger, logDestination, REDACTED_KEYS, redactSecrets } from '../../src/logger.ts';
+import { captureLogs } from '../helpers/logs.ts';
 
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger('info', sink) };
-}
+const capture = () => captureLogs('info');
 
 test('secret keys are redacted at the top level and in nested objects and arrays', () => {
   const { lines, logger } = capture();
