@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startProcess, type RunningProcess } from '../helpers/process.ts';
+import { runScript } from '../helpers/scratch.ts';
 import { gqlFrom } from '../helpers/users.ts';
 
 interface Entry {
@@ -126,5 +127,18 @@ describe('files under DATA_DIR', () => {
     assert.deepEqual(notPrivate(await entriesOf(dataDir)), []);
     assert.equal((await lstat(outside)).mode & 0o777, 0o644, 'the symlink was not followed');
     await assertNobodyLocksOut(t);
+  });
+
+  test('the database CLIs create a private DATA_DIR too, and repair one made before', async () => {
+    const dir = path.join(parent ?? (parent = await mkdtemp(path.join(os.tmpdir(), 'strongroom-private-'))), 'cli-data');
+    const first = await runScript('db-migrate.ts', [], { DATA_DIR: dir });
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(notPrivate(await entriesOf(dir)), []);
+
+    for (const e of await entriesOf(dir)) await chmod(path.join(dir, e.path), e.type === 'dir' ? 0o755 : 0o666);
+    const again = await runScript('db-migrate.ts', ['--check'], { DATA_DIR: dir });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /^made the files and folders under DATA_DIR private to this user/m);
+    assert.deepEqual(notPrivate(await entriesOf(dir)), []);
   });
 });
