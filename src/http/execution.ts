@@ -64,7 +64,15 @@ export function formatExecutionError(error: GraphQLError, head: HttpHead, format
 /** Shared by every response without errors: Apollo only reads it (mergeHTTPGraphQLHead). */
 const NO_HTTP_CHANGES: HttpHead = { status: undefined, headers: new HeaderMap() };
 
-export function executionPlugin<TContext extends object>(formatError: FormatError): ApolloServerPlugin<TContext> {
+/**
+ * Our execution step. `hideSuggestions` leaves "Did you mean …?" out of graphql-js's messages
+ * about variables that do not coerce (an enum value misspelt).
+ */
+export function executionPlugin<TContext extends object>(
+  formatError: FormatError,
+  options: { readonly hideSuggestions?: boolean } = {},
+): ApolloServerPlugin<TContext> {
+  const hideSuggestions = options.hideSuggestions ?? false;
   // One listener for every request: it keeps no per-request state.
   const listener: GraphQLRequestListener<TContext> = {
     async willSendResponse({ request, response }) {
@@ -81,6 +89,7 @@ export function executionPlugin<TContext extends object>(formatError: FormatErro
         contextValue,
         variableValues: request.variables,
         operationName: request.operationName,
+        hideSuggestions,
       });
       if (result.data === undefined) return null;
       if (!result.errors || result.errors.length === 0) {

@@ -16,7 +16,8 @@ await serveForParent(() =>
   startApolloBenchServer(async (app, { services, logger }) => {
     const apollo = new ApolloServer<Context>({ schema: buildSchema() });
     await apollo.start();
-    await app.register(fastifyApollo(apollo), { context: contextFor(services, logger) });
+    // Stock Apollo has no authentication plugin: the context resolves the caller itself, as ours used to.
+    await app.register(fastifyApollo(apollo), { context: contextFor(services, logger, { authenticateUpFront: true }) });
     return apollo;
   }),
 );
