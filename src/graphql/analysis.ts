@@ -193,8 +193,8 @@ export function analyseDocument(
   };
 
   /** Figures only grow on the way up, so any set over a limit means its operation is too. */
-  const check = (f: Figures, level: number, node: ASTNode) => {
-    const depth = level - 1 + f.depth;
+  const check = (f: Figures, depthAbove: number, node: ASTNode) => {
+    const depth = depthAbove + f.depth;
     if (depth > limits.maxDepth) stop('depth', limits.maxDepth, depth, node);
     if (f.lists > limits.maxIntrospectionLists) stop('introspectionLists', limits.maxIntrospectionLists, f.lists, node);
     if (f.aliases > limits.maxAliases) stop('aliases', limits.maxAliases, f.aliases, node);
@@ -240,7 +240,8 @@ export function analyseDocument(
   const composite = (type: GraphQLNamedType | null | undefined): GraphQLCompositeType | undefined => (type && isCompositeType(type) ? type : undefined);
   const typeNamed = (name: string): GraphQLCompositeType | undefined => composite(schema.getType(name));
 
-  const walk = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined, introspection: boolean, level: number): Figures => {
+  /** `depthAbove`: data fields above this set (introspection fields do not count; a fragment's own walk starts at 0). */
+  const walk = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined, introspection: boolean, depthAbove: number): Figures => {
     // Counted across spreads too: a fragment is walked from inside the set that first spreads it.
     if (++nesting > MAX_NESTING) stop('depth', Math.min(limits.maxDepth, MAX_NESTING), nesting, set);
     const f = empty();
@@ -272,7 +273,7 @@ export function analyseDocument(
           const child = meta ? typeNamed(name === '__schema' ? '__Schema' : '__Type') : composite(field && getNamedType(field.type));
           const inside = introspection || meta;
           const m = multiplier(field, selection.arguments);
-          const sub = selection.selectionSet ? walk(selection.selectionSet, child, inside, level + 1) : empty();
+          const sub = selection.selectionSet ? walk(selection.selectionSet, child, inside, introspection ? depthAbove : depthAbove + 1) : empty();
           const subCost = sub.cost[m.slices ? 1 : 0];
           const subHeavy = sub.heavy[m.slices ? 1 : 0];
           f.depth = Math.max(f.depth, introspection ? 0 : meta ? 1 : 1 + sub.depth);
@@ -289,7 +290,7 @@ export function analyseDocument(
         }
         case Kind.INLINE_FRAGMENT: {
           const typed = selection.typeCondition ? typeNamed(selection.typeCondition.name.value) : parent;
-          merge(f, walk(selection.selectionSet, typed, introspection || (typed !== undefined && isIntrospectionType(typed)), level), selection);
+          merge(f, walk(selection.selectionSet, typed, introspection || (typed !== undefined && isIntrospectionType(typed)), depthAbove), selection);
           break;
         }
         case Kind.FRAGMENT_SPREAD: {
@@ -300,7 +301,7 @@ export function analyseDocument(
           break;
         }
       }
-      check(f, level, selection);
+      check(f, depthAbove, selection);
     }
     nesting--;
     return f;
@@ -317,8 +318,8 @@ export function analyseDocument(
     step(fragment);
     directives(fragment);
     const typed = typeNamed(fragment.typeCondition.name.value);
-    // Walked at level 1: a fragment's own figures are relative; `check` sees the absolute depth at each spread.
-    const figures = walk(fragment.selectionSet, typed, typed !== undefined && isIntrospectionType(typed), 1);
+    // A fragment's own figures are relative to where it is spread; `check` sees the absolute depth at each spread.
+    const figures = walk(fragment.selectionSet, typed, typed !== undefined && isIntrospectionType(typed), 0);
     memo.set(name, figures);
     return figures;
   };
@@ -337,7 +338,7 @@ export function analyseDocument(
         variableDefaults.set(variable.variable.name.value, variable.defaultValue);
       }
       const root = composite(schema.getRootType(operation.operation));
-      const f = walk(operation.selectionSet, root, false, 1);
+      const f = walk(operation.selectionSet, root, false, 0);
       // Nothing encloses the root fields: a list among them has the default size.
       if (f.cost[0] > limits.maxCost) stop('cost', limits.maxCost, f.cost[0], operation);
       operations.set(operation, {
