@@ -49,7 +49,12 @@ const CASES: { limit: string; max: number; at: string; over: string }[] = [
     at: '{ a: me { id } b: me { email } c: me { role } }',
     over: '{ a: systemSelfTest(iterations: 1) { digest } b: systemSelfTest(iterations: 1) { digest } c: me { id } d: me { id } }',
   },
-  { limit: 'directives', max: 2, at: '{ me @include(if: true) @skip(if: false) { id } }', over: '{ me @include(if: true) @skip(if: false) @include(if: true) { id } }' },
+  {
+    limit: 'directives',
+    max: 2,
+    at: '{ me @include(if: true) @skip(if: false) { id } }',
+    over: '{ me @include(if: true) @skip(if: false) @include(if: true) { id } }',
+  },
   { limit: 'tokens', max: Number(LIMITS.GRAPHQL_MAX_TOKENS), at: AT_TOKENS, over: OVER_TOKENS },
   {
     limit: 'fragmentSpreads',

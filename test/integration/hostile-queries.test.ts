@@ -43,8 +43,16 @@ const SHAPES: { name: string; query: string; refusedBy?: string }[] = [
   { name: 'a fragment fan-out chain 40 deep', query: fanOut(40), refusedBy: 'duplicateFields' },
   { name: 'fields nested 300 deep', query: `{ me { ${'x { '.repeat(300)}id${' }'.repeat(300)} } }`, refusedBy: 'depth' },
   { name: 'an introspection type reference 300 deep', query: `{ __schema { queryType { ${'ofType { '.repeat(300)}name${' }'.repeat(300)} } } }` },
-  { name: 'a circular introspection query', query: '{ __schema { types { fields { type { fields { type { fields { type { name } } } } } } } } }', refusedBy: 'introspectionLists' },
-  { name: 'same-name selections repeated in a tree (quadratic validation)', query: `{ __schema { queryType { ${repeatedTree(7)} } } }`, refusedBy: 'duplicateFields' },
+  {
+    name: 'a circular introspection query',
+    query: '{ __schema { types { fields { type { fields { type { fields { type { name } } } } } } } } }',
+    refusedBy: 'introspectionLists',
+  },
+  {
+    name: 'same-name selections repeated in a tree (quadratic validation)',
+    query: `{ __schema { queryType { ${repeatedTree(7)} } } }`,
+    refusedBy: 'duplicateFields',
+  },
   { name: 'aliases multiplied by fragments', query: aliasFragments, refusedBy: 'aliases' },
   { name: 'inline fragments nested 190 deep', query: `{ ${'... on Query { '.repeat(190)}me { id }${' }'.repeat(190)} }` },
   // Strongroom's schema has no union or interface yet; test/unit/analysis.test.ts measures

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { GraphQLError, parse, specifiedRules, validate } from 'graphql';
+import { type GraphQLError, parse, specifiedRules, validate } from 'graphql';
 import { parseConfig } from '../../src/config.ts';
 import { StrongroomError } from '../../src/errors.ts';
 import { batchLimitError, noIntrospectionRule, QueryLimitError, queryLimitsFrom, queryLimitsRule, tokensLimitError } from '../../src/graphql/limits.ts';
@@ -50,7 +50,13 @@ describe('the limits validation rule', () => {
 
   test("the standard introspection query fits the default limits (GraphiQL's schema explorer needs it)", async () => {
     const { getIntrospectionQuery } = await import('graphql');
-    const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true });
+    const query = getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+    });
     assert.deepEqual(validate(schema, parse(query, { maxTokens: limits.maxTokens }), rules), []);
   });
 
@@ -62,7 +68,7 @@ describe('the limits validation rule', () => {
 });
 
 describe('tokens and batches', () => {
-  test("graphql-js stopping at maxTokens becomes the tokens limit; other syntax errors stay what they are", () => {
+  test('graphql-js stopping at maxTokens becomes the tokens limit; other syntax errors stay what they are', () => {
     let message = '';
     try {
       parse(`{ ${'a '.repeat(200)} }`, { maxTokens: 100 });
