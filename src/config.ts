@@ -30,6 +30,8 @@ export interface Config {
   readonly dbPoolMax: number;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
+  /** Deepest nesting of arrays and objects in a JSON request body. */
+  readonly bodyMaxDepth: number;
   /** How long shutdown waits for in-flight requests, in milliseconds. */
   readonly shutdownTimeoutMs: number;
   /** Serve GraphiQL on GET /graphql to browsers. */
@@ -289,6 +291,12 @@ export const VARIABLES = {
     default: String(1024 * 1024),
     parse: integer(1024, 1024 * 1024 * 1024),
     doc: 'Largest request body in bytes (1 MiB); larger gets 413',
+  },
+  BODY_MAX_DEPTH: {
+    key: 'bodyMaxDepth',
+    default: '32',
+    parse: integer(2, 10_000),
+    doc: 'Deepest nesting of arrays and objects in a JSON request body; deeper is refused with 400 `BAD_REQUEST` before it is parsed (deeply nested JSON costs several times more to parse per byte)',
   },
   SHUTDOWN_TIMEOUT_MS: {
     key: 'shutdownTimeoutMs',

@@ -15,6 +15,7 @@ import { registerGraphql } from './http/graphql.ts';
 import { admissionPlugin } from './http/admission.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createMetrics, registerMetricsRoute } from './http/metrics.ts';
+import { registerJsonBodyParser } from './http/json-body.ts';
 import { registerJwksRoute } from './http/jwks.ts';
 import { requestId } from './http/request-id.ts';
 import type { Logger } from './logger.ts';
@@ -77,6 +78,7 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
     done();
   });
   registerErrorHandlers(app);
+  registerJsonBodyParser(app, { maxDepth: config.bodyMaxDepth });
   const services = createServices({ config, databases, logger, pool, now: deps.now });
   registerHealthRoutes(app, services.system);
   registerJwksRoute(app, services.auth);

@@ -19,6 +19,7 @@ const FASTIFY_ERRORS: Readonly<Record<string, { status: number; code: ErrorCode;
     message: 'Unsupported Content-Type; send application/json.',
   },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST', message: 'Content-Length does not match the body.' },
+  STRONGROOM_JSON_TOO_DEEP: { status: 400, code: 'BAD_REQUEST', message: 'The request body nests arrays and objects too deep (BODY_MAX_DEPTH).' },
 };
 
 export function errorBody(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {

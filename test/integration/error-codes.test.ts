@@ -74,6 +74,12 @@ describe('error codes a client can see', () => {
     { what: 'a document over the token limit', send: () => post({ query: `{ ${'a '.repeat(1001)}}` }), code: 'QUERY_LIMIT_EXCEEDED', status: 400 },
     { what: 'a batch', send: () => post([{ query: '{ __typename }' }]), code: 'QUERY_LIMIT_EXCEEDED', status: 400 },
     { what: 'malformed JSON', send: () => post('{"query": '), code: 'BAD_REQUEST', status: 400 },
+    {
+      what: 'JSON nested deeper than BODY_MAX_DEPTH',
+      send: () => post(`{"query":"{ __typename }","variables":{"a":${'['.repeat(1000)}${']'.repeat(1000)}}}`),
+      code: 'BAD_REQUEST',
+      status: 400,
+    },
     { what: 'a body over the limit', send: () => post({ query: `{ __typename } #${'x'.repeat(5000)}` }), code: 'PAYLOAD_TOO_LARGE', status: 413 },
     { what: 'an unknown route', send: () => fetch(`${s.url}/nowhere`), code: 'NOT_FOUND', status: 404 },
     { what: 'a sign-in-only field without a token', send: () => post({ query: '{ me { id } }' }), code: 'UNAUTHENTICATED', status: 200 },
