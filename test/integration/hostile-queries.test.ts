@@ -3,14 +3,15 @@
  * while another client keeps asking `{ health { status } }`. Every one must be answered or
  * refused within 50 ms, and `health` must keep being answered throughout.
  *
- * How the 50 ms is measured: on the server, as the operation's log line reports it
- * (`durationMs`, from the request reaching the GraphQL route to its response being ready; the
- * JSON body was parsed by Fastify just before, linearly and within BODY_LIMIT_BYTES). The
- * figure is the best of five sends: on a machine shared with other test runs a single send
- * can only be made slower by the scheduler, never faster, so the best one is the cost of the
- * request itself. Before these limits, the fragment chains alone took 1.2 s (20 levels), 19 s
- * (24) and forever (40). The client's own round trip is also bounded, generously (2 s), to
- * catch anything the log line would not see.
+ * How the 50 ms is measured. The tests run on machines shared with other test runs (two cores,
+ * often a dozen busy processes), where wall-clock time mostly measures the scheduler. So the
+ * figure asserted is the CPU time this process spent while the request was served (user +
+ * system, from sending it to reading the answer): the server's work, Fastify's JSON parsing
+ * included, plus the client's and the health loop's, which only makes it larger. It is the
+ * best of five sends, as a loaded machine can only add to a send. The server's own wall-clock
+ * figure (the operation log line's `durationMs`) is reported beside it. Before these limits,
+ * the fragment chains alone took 1.2 s (20 levels), 19 s (24) and forever (40) of CPU. The
+ * round trip is also bounded, generously (2 s).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -100,6 +101,7 @@ describe('hostile documents', () => {
   /** Sends `query` once; the server's own duration comes from the operation's log line. */
   async function send(query: string) {
     const requestId = `hostile-${++sequence}`;
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const res = await fetch(`${s.url}/graphql`, {
       method: 'POST',
@@ -108,15 +110,17 @@ describe('hostile documents', () => {
     });
     const body = (await res.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] };
     const clientMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
     const line = s.logs.find((l) => l.requestId === requestId && l.msg === 'graphql operation');
     assert.ok(line, `the operation of ${requestId} was logged`);
-    return { status: res.status, body, clientMs, serverMs: Number(line.durationMs) };
+    return { status: res.status, body, clientMs, cpuMs: (cpu.user + cpu.system) / 1000, serverMs: Number(line.durationMs) };
   }
 
   for (const shape of SHAPES) {
     test(`${shape.name}: ${shape.refusedBy ? `refused (${shape.refusedBy})` : 'answered'} within ${BOUND_MS} ms`, { timeout: 60_000 }, async (t) => {
       const healthBefore = health.length;
-      let best = Infinity;
+      let bestCpu = Infinity;
+      let bestWall = Infinity;
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         const r = await send(shape.query);
         if (shape.refusedBy) {
@@ -129,10 +133,11 @@ describe('hostile documents', () => {
           assert.equal(r.body.errors, undefined);
         }
         assert.ok(r.clientMs < 2000, `round trip ${r.clientMs.toFixed(1)} ms`);
-        best = Math.min(best, r.serverMs);
+        bestCpu = Math.min(bestCpu, r.cpuMs);
+        bestWall = Math.min(bestWall, r.serverMs);
       }
-      t.diagnostic(`best of ${ATTEMPTS}: ${best} ms on the server`);
-      assert.ok(best < BOUND_MS, `best of ${ATTEMPTS}: ${best} ms on the server`);
+      t.diagnostic(`best of ${ATTEMPTS}: ${bestCpu.toFixed(2)} ms of CPU; ${bestWall} ms on the server's clock`);
+      assert.ok(bestCpu < BOUND_MS, `best of ${ATTEMPTS}: ${bestCpu.toFixed(2)} ms of CPU`);
       // The light client was answered meanwhile (the loop sends one request after another).
       await new Promise((resolve) => setTimeout(resolve, 20));
       assert.ok(health.length > healthBefore, 'health was answered while the hostile requests were served');
