@@ -18,7 +18,7 @@ import type { Context } from '../context.ts';
 import { maskError } from '../errors.ts';
 import { batchLimitError, noIntrospectionRule, queryLimitsRule, type QueryLimits } from '../graphql/limits.ts';
 import type { Logger } from '../logger.ts';
-import type { Caller } from '../services/auth/caller.ts';
+import { ANONYMOUS, type Caller } from '../services/auth/caller.ts';
 import type { Services } from '../services/index.ts';
 import { errorBody } from './errors.ts';
 import { executionPlugin, type FormatError } from './execution.ts';
@@ -126,7 +126,7 @@ function clientSignal(reply: FastifyReply): AbortSignal {
 /**
  * The parts of a context made only when first needed: most operations use neither the signal
  * nor the logger, and on small queries their cost per request was measurable; the caller is
- * resolved only once the operation is about to run (see {@link authenticationPlugin}). Shared
+ * resolved only once the operation is about to run (see {@link authenticate}). Shared
  * between a context and Apollo's copies of it, so a batch resolves its caller once.
  */
 class LazyParts {
@@ -148,7 +148,15 @@ class LazyParts {
   getLog(): Logger {
     return (this.log ??= this.logger.child({ requestId: this.requestId }));
   }
-  resolveCaller(): Promise<Caller> {
+  /** Resolves the caller once; undefined when it is already known (no header: anonymous, without a promise). */
+  resolveCaller(): Promise<Caller> | undefined {
+    if (this.caller !== undefined) return undefined;
+    // The auth service answers a missing header with ANONYMOUS too; deciding it here spares
+    // the common anonymous request a promise and its microtasks.
+    if (!this.authorization) {
+      this.caller = ANONYMOUS;
+      return undefined;
+    }
     this.resolving ??= this.services.auth.resolveCaller(this.authorization).then((caller) => (this.caller = caller));
     return this.resolving;
   }
@@ -176,11 +184,11 @@ class RequestContext implements Context {
   }
   get caller(): Caller {
     const caller = this.lazy.caller;
-    if (caller === undefined) throw new TypeError('the caller was read before the request was authenticated (authenticationPlugin)');
+    if (caller === undefined) throw new TypeError('the caller was read before the request was authenticated (see authenticate)');
     return caller;
   }
-  /** Resolves the caller from the Authorization header, once per HTTP request. */
-  authenticate(): Promise<Caller> {
+  /** Resolves the caller from the Authorization header, once per HTTP request; undefined when nothing needs awaiting. */
+  authenticate(): Promise<Caller> | undefined {
     return this.lazy.resolveCaller();
   }
   once<T>(key: string, load: () => Promise<T>): Promise<T> {
@@ -192,37 +200,19 @@ class RequestContext implements Context {
 }
 
 /**
- * Resolves the caller (token verification and the session lookup in the auth database) when
- * an operation is about to execute: after parsing, validation, the GraphQL limits and
- * admission, so that a request refused by any of them costs no database query. Runs in
- * `responseForOperation`, before our execution step (it answers nothing itself). A failure
- * to resolve (the auth database is down) is answered like any unexpected error, masked.
+ * Resolves the caller (token verification and the session lookup in the auth database) of a
+ * context made by {@link contextFor}. Our execution step calls it just before it executes:
+ * after parsing, validation, the GraphQL limits and admission, so that a request refused by
+ * any of them costs no database query. Undefined when nothing needs awaiting.
  */
-export function authenticationPlugin(formatError: FormatError): ApolloServerPlugin<Context> {
-  const listener: GraphQLRequestListener<Context> = {
-    async responseForOperation({ contextValue }) {
-      if (!(contextValue instanceof RequestContext)) return null;
-      try {
-        await contextValue.authenticate();
-        return null;
-      } catch (err) {
-        const error = err instanceof Error ? err : new Error(String(err));
-        const formatted = formatError({ message: error.message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }, error);
-        return { http: { status: 500, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { errors: [formatted] } } };
-      }
-    },
-  };
-  return {
-    async requestDidStart() {
-      return listener;
-    },
-  };
+export function authenticate(context: Context): Promise<unknown> | undefined {
+  return context instanceof RequestContext ? context.authenticate() : undefined;
 }
 
 /**
  * The per-request context function. Exported so the benchmark's default-Apollo baseline
- * builds exactly the same context for the same resolvers; a server without
- * {@link authenticationPlugin} (that baseline) passes `authenticateUpFront`.
+ * builds exactly the same context for the same resolvers; a server without our execution
+ * step (that baseline), which calls {@link authenticate}, passes `authenticateUpFront`.
  */
 export function contextFor(services: Services, logger: Logger, options: { readonly authenticateUpFront?: boolean } = {}) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<Context> => {
@@ -317,9 +307,7 @@ export function minimalApolloPlugins(formatError: FormatError, options: { readon
     ApolloServerPluginInlineTraceDisabled(),
     ApolloServerPluginUsageReportingDisabled(),
     ApolloServerPluginSchemaReportingDisabled(),
-    // Before the execution step: responseForOperation hooks run in order until one answers.
-    authenticationPlugin(formatError),
-    executionPlugin<Context>(formatError, options),
+    executionPlugin<Context>(formatError, { ...options, authenticate }),
   ];
 }
 
@@ -362,10 +350,10 @@ export async function registerGraphql(app: FastifyInstance, options: GraphqlOpti
     // After graphql-js's own rules in Apollo's list; the limits rule acts on the Document node,
     // before any of them has looked at a selection (see src/graphql/limits.ts).
     validationRules: [queryLimitsRule(limits), ...(options.introspection ? [] : [noIntrospectionRule])],
-    // graphql-js leaves "Did you mean …?" out of validation messages; Apollo's switch does the
-    // same for what graphql-js does not cover.
+    // graphql-js leaves "Did you mean …?" out of validation messages itself (so Apollo's
+    // hideSchemaDetailsFromClientErrors, a plugin that edits them afterwards on every
+    // request, is not needed); clientFormatError covers the rest.
     validationOptions: { hideSuggestions },
-    hideSchemaDetailsFromClientErrors: hideSuggestions,
     allowBatchedHttpRequests: limits.maxBatch > 1,
     formatError,
     plugins: [
