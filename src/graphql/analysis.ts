@@ -22,19 +22,17 @@ import {
   isListType,
   isObjectType,
   Kind,
-  type ArgumentNode,
   type ASTNode,
   type DocumentNode,
   type FragmentDefinitionNode,
-  type GraphQLArgument,
   type GraphQLCompositeType,
-  type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
   type VariableDefinitionNode,
 } from 'graphql';
+import { listSize } from './list-size.ts';
 
 /** The limits a document is measured against. `Infinity` switches one off. */
 export interface AnalysisLimits {
@@ -133,8 +131,6 @@ class Stop {
   constructor(readonly exceeded: LimitExceeded) {}
 }
 
-const SLICING_ARGUMENTS: ReadonlySet<string> = new Set(['first', 'last']);
-
 /**
  * Measures every operation of `document`. `heavyWeights` maps `Type.field` to its `@cost`
  * weight. Stops at the first limit exceeded and says which; with {@link NO_LIMITS} it only
@@ -205,38 +201,6 @@ export function analyseDocument(
     if (cost > limits.maxCost) stop('cost', limits.maxCost, cost, node);
   };
 
-  /** The integer an argument is given (a literal, or a variable's literal default), or undefined. */
-  const intArgument = (args: readonly ArgumentNode[] | undefined, name: string): number | undefined => {
-    const value = args?.find((a) => a.name.value === name)?.value;
-    if (value?.kind === Kind.INT) return Number(value.value);
-    if (value?.kind === Kind.VARIABLE) {
-      const fallback = variableDefaults.get(value.name.value);
-      return fallback?.kind === Kind.INT ? Number(fallback.value) : Number.NaN; // NaN: given, size unknown
-    }
-    return undefined;
-  };
-
-  /** How many times a field's selection runs: its `first`/`last`, or the default list size for a list. */
-  const multiplier = (
-    field: GraphQLField<unknown, unknown> | undefined,
-    args: readonly ArgumentNode[] | undefined,
-  ): { unsized: number; sized: number; slices: boolean } => {
-    if (!field) return { unsized: 1, sized: 1, slices: false };
-    const slicing = field.args.filter((a: GraphQLArgument) => SLICING_ARGUMENTS.has(a.name));
-    if (slicing.length > 0) {
-      let size = 0;
-      for (const arg of slicing) {
-        let n = intArgument(args, arg.name);
-        if (n === undefined) n = typeof arg.defaultValue === 'number' ? arg.defaultValue : Number.NaN;
-        if (Number.isNaN(n)) n = limits.defaultListSize;
-        size = Math.max(size, n);
-      }
-      return { unsized: size, sized: size, slices: true };
-    }
-    if (isListType(getNullableType(field.type))) return { unsized: limits.defaultListSize, sized: 1, slices: false };
-    return { unsized: 1, sized: 1, slices: false };
-  };
-
   const composite = (type: GraphQLNamedType | null | undefined): GraphQLCompositeType | undefined => (type && isCompositeType(type) ? type : undefined);
   const typeNamed = (name: string): GraphQLCompositeType | undefined => composite(schema.getType(name));
 
@@ -272,7 +236,7 @@ export function analyseDocument(
           const field = meta ? undefined : fields?.[name];
           const child = meta ? typeNamed(name === '__schema' ? '__Schema' : '__Type') : composite(field && getNamedType(field.type));
           const inside = introspection || meta;
-          const m = multiplier(field, selection.arguments);
+          const m = listSize(field, selection.arguments, variableDefaults, limits.defaultListSize);
           const sub = selection.selectionSet ? walk(selection.selectionSet, child, inside, introspection ? depthAbove : depthAbove + 1) : empty();
           const subCost = sub.cost[m.slices ? 1 : 0];
           const subHeavy = sub.heavy[m.slices ? 1 : 0];

@@ -7,7 +7,7 @@
 import { ApolloServer } from '@apollo/server';
 import fastifyApollo from '@as-integrations/fastify';
 import type { Context } from '../../../src/context.ts';
-import { contextFor } from '../../../src/http/graphql.ts';
+import { contextFor } from '../../../src/http/context.ts';
 import { buildSchema } from '../../../src/schema.ts';
 import { startApolloBenchServer } from '../apollo-server.ts';
 import { serveForParent } from '../child.ts';
