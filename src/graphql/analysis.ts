@@ -30,9 +30,8 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
-  type VariableDefinitionNode,
 } from 'graphql';
-import { listSize } from './list-size.ts';
+import { listSize, variableSizes } from './list-size.ts';
 
 /** The limits a document is measured against. `Infinity` switches one off. */
 export interface AnalysisLimits {
@@ -155,7 +154,7 @@ export function analyseDocument(
   let spreadNodes = 0;
   let aliasNodes = 0;
   let nesting = 0;
-  let variableDefaults = new Map<string, VariableDefinitionNode['defaultValue']>();
+  const variables = variableSizes(operationNodes, limits.defaultListSize);
 
   const stop = (limit: LimitName, max: number, value: number, node: ASTNode | undefined): never => {
     throw new Stop({ limit, max, value: Math.min(value, CEILING), node });
@@ -236,7 +235,7 @@ export function analyseDocument(
           const field = meta ? undefined : fields?.[name];
           const child = meta ? typeNamed(name === '__schema' ? '__Schema' : '__Type') : composite(field && getNamedType(field.type));
           const inside = introspection || meta;
-          const m = listSize(field, selection.arguments, variableDefaults, limits.defaultListSize);
+          const m = listSize(field, selection.arguments, variables, limits.defaultListSize);
           const sub = selection.selectionSet ? walk(selection.selectionSet, child, inside, introspection ? depthAbove : depthAbove + 1) : empty();
           const subCost = sub.cost[m.slices ? 1 : 0];
           const subHeavy = sub.heavy[m.slices ? 1 : 0];
@@ -293,13 +292,11 @@ export function analyseDocument(
     for (const operation of operationNodes) {
       spreadNodes = 0;
       aliasNodes = 0;
-      variableDefaults = new Map();
       step(operation);
       directives(operation);
       for (const variable of operation.variableDefinitions ?? []) {
         step(variable);
         directives(variable);
-        variableDefaults.set(variable.variable.name.value, variable.defaultValue);
       }
       const root = composite(schema.getRootType(operation.operation));
       const f = walk(operation.selectionSet, root, false, 0);

@@ -96,6 +96,8 @@ describe('document analysis', () => {
     assert.equal(figures('{ items { edges { cursor } } }').cost, 1 + 20 * 2, "the argument's default applies when it is absent");
     assert.equal(figures('query ($n: Int = 7) { items(first: $n) { total } }').cost, 1 + 7);
     assert.equal(figures('query ($n: Int) { items(first: $n) { total } }').cost, 1 + 10, 'a variable without default: the default list size');
+    const shared = 'query A($n: Int = 7) { ...F } query B($n: Int = 30) { ...F } fragment F on Query { items(first: $n) { total } }';
+    assert.equal(figures(shared).cost, 1 + 30, 'a fragment measured once for two operations takes the larger default');
   });
 
   test('introspection is exempt from depth and cost, and its lists may only nest so deep', () => {
