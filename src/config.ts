@@ -30,6 +30,8 @@ export interface Config {
   readonly dbPoolMax: number;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
+  /** Deepest nesting of arrays and objects in a JSON request body. */
+  readonly bodyMaxDepth: number;
   /** How long shutdown waits for in-flight requests, in milliseconds. */
   readonly shutdownTimeoutMs: number;
   /** Serve GraphiQL on GET /graphql to browsers. */
@@ -64,6 +66,34 @@ export interface Config {
   readonly selfTestMaxIterations: number;
   /** Distinct operation names the GraphQL latency metric keeps before grouping the rest as `other`. */
   readonly metricsMaxOperationNames: number;
+  /** Bearer token GET /metrics requires; unset = none (then, in production, METRICS_PORT is required). */
+  readonly metricsToken: string | undefined;
+  /** Address of the separate /metrics listener (with METRICS_PORT). */
+  readonly metricsHost: string;
+  /** Port of a separate listener serving only /metrics; unset = /metrics on the main port. */
+  readonly metricsPort: number | undefined;
+
+  // --- GraphQL limits (src/graphql/limits.ts) ---
+  /** Deepest field nesting of an operation (introspection subtrees excluded). */
+  readonly graphqlMaxDepth: number;
+  /** Aliased fields per operation, fragments counted at every spread. */
+  readonly graphqlMaxAliases: number;
+  /** Directives on any one field, fragment, spread, variable or operation. */
+  readonly graphqlMaxDirectives: number;
+  /** Lexical tokens per document (graphql-js parse maxTokens). */
+  readonly graphqlMaxTokens: number;
+  /** Fragment spreads per operation, each counted at every use. */
+  readonly graphqlMaxFragmentSpreads: number;
+  /** Fields repeating a response name already selected in their selection set, per operation. */
+  readonly graphqlMaxDuplicateFields: number;
+  /** Estimated cost per operation: 1 per field, times `first`/`last` or the default list size above it. */
+  readonly graphqlMaxCost: number;
+  /** Items assumed for a list without `first`/`last` when estimating cost. */
+  readonly graphqlDefaultListSize: number;
+  /** How deep list fields may nest inside `__schema`/`__type`. */
+  readonly graphqlMaxIntrospectionLists: number;
+  /** Operations per HTTP request; 1 = no batching. */
+  readonly graphqlMaxBatch: number;
 
   // --- sign-in and two-step verification ---
   /** Email of the admin created on first start when no admin exists. */
@@ -202,6 +232,14 @@ const urlWithScheme =
     return raw;
   };
 
+/** A secret of at least `min` characters; the value is never echoed in a problem. */
+const secret =
+  (min: number) =>
+  (raw: string): string => {
+    if (raw.trim().length < min) throw new InvalidValue(`must be at least ${min} characters`);
+    return raw.trim();
+  };
+
 const nonEmpty = (raw: string): string => {
   if (raw.trim() === '') throw new InvalidValue('must not be empty');
   return raw.trim();
@@ -253,6 +291,12 @@ export const VARIABLES = {
     default: String(1024 * 1024),
     parse: integer(1024, 1024 * 1024 * 1024),
     doc: 'Largest request body in bytes (1 MiB); larger gets 413',
+  },
+  BODY_MAX_DEPTH: {
+    key: 'bodyMaxDepth',
+    default: '32',
+    parse: integer(2, 10_000),
+    doc: 'Deepest nesting of arrays and objects in a JSON request body; deeper is refused with 400 `BAD_REQUEST` before it is parsed (deeply nested JSON costs several times more to parse per byte)',
   },
   SHUTDOWN_TIMEOUT_MS: {
     key: 'shutdownTimeoutMs',
@@ -361,7 +405,86 @@ export const VARIABLES = {
     key: 'metricsMaxOperationNames',
     default: '200',
     parse: integer(0, 100_000),
-    doc: 'Distinct GraphQL operation names kept as metric labels; later ones are counted as `other`',
+    doc: 'Distinct GraphQL operation names kept as metric labels; later ones (and names over 64 characters) are counted as `other`',
+  },
+  METRICS_TOKEN: {
+    key: 'metricsToken',
+    default: undefined,
+    parse: secret(16),
+    doc: '`GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters); unset: no token. In production this or `METRICS_PORT` is required',
+  },
+  METRICS_HOST: {
+    key: 'metricsHost',
+    default: '127.0.0.1',
+    parse: nonEmpty,
+    doc: 'Address of the separate `/metrics` listener (only with `METRICS_PORT`)',
+  },
+  METRICS_PORT: {
+    key: 'metricsPort',
+    default: undefined,
+    parse: integer(0, 65535),
+    doc: 'Serve `/metrics` on its own listener at `METRICS_HOST:METRICS_PORT` and not on `PORT`; unset: on `PORT`',
+  },
+  // --- GraphQL limits (README "GraphQL limits") ---
+  GRAPHQL_MAX_DEPTH: {
+    key: 'graphqlMaxDepth',
+    default: '10',
+    parse: integer(1, 500),
+    doc: 'Deepest field nesting of an operation; `__schema`/`__type` subtrees are exempt (see `GRAPHQL_MAX_INTROSPECTION_LISTS`)',
+  },
+  GRAPHQL_MAX_ALIASES: {
+    key: 'graphqlMaxAliases',
+    default: '15',
+    parse: integer(0, 100_000),
+    doc: "Aliased fields per operation, a fragment's counted at every spread",
+  },
+  GRAPHQL_MAX_DIRECTIVES: {
+    key: 'graphqlMaxDirectives',
+    default: '5',
+    parse: integer(0, 1000),
+    doc: 'Directives on any one field, fragment, fragment spread, variable or operation',
+  },
+  GRAPHQL_MAX_TOKENS: {
+    key: 'graphqlMaxTokens',
+    default: '1000',
+    parse: integer(100, 100_000),
+    doc: 'Lexical tokens per document (graphql-js `parse` `maxTokens`: parsing stops there); the standard introspection query has about 200',
+  },
+  GRAPHQL_MAX_FRAGMENT_SPREADS: {
+    key: 'graphqlMaxFragmentSpreads',
+    default: '50',
+    parse: integer(0, 100_000),
+    doc: 'Fragment spreads per operation, each counted at every use (a fragment spread twice inside one spread twice counts 2 + 4)',
+  },
+  GRAPHQL_MAX_DUPLICATE_FIELDS: {
+    key: 'graphqlMaxDuplicateFields',
+    default: '20',
+    parse: integer(0, 100_000),
+    doc: 'Fields per operation that repeat a response name already selected in the same selection set (fragments merged in); GraphQL merges them, but validating them costs time that grows faster than their number',
+  },
+  GRAPHQL_MAX_COST: {
+    key: 'graphqlMaxCost',
+    default: '5000',
+    parse: integer(1, 100_000_000),
+    doc: 'Estimated cost per operation: each field costs 1, times the `first`/`last` of the field above it or `GRAPHQL_DEFAULT_LIST_SIZE` for another list; introspection subtrees are exempt',
+  },
+  GRAPHQL_DEFAULT_LIST_SIZE: {
+    key: 'graphqlDefaultListSize',
+    default: '10',
+    parse: integer(1, 100_000),
+    doc: 'Items assumed, when estimating cost, for a list field without `first`/`last` (or with one given by a variable that has no default)',
+  },
+  GRAPHQL_MAX_INTROSPECTION_LISTS: {
+    key: 'graphqlMaxIntrospectionLists',
+    default: '3',
+    parse: integer(1, 100),
+    doc: 'How deep list fields may nest inside `__schema`/`__type` (the standard introspection query needs 3: types → fields → args; a circular one goes deeper)',
+  },
+  GRAPHQL_MAX_BATCH: {
+    key: 'graphqlMaxBatch',
+    default: '1',
+    parse: integer(1, 100),
+    doc: 'Operations per HTTP request; 1: no batching (a JSON array body is refused with `QUERY_LIMIT_EXCEEDED`); more: batches of up to this many',
   },
   // --- sign-in and two-step verification ---
   ADMIN_EMAIL: {
@@ -483,8 +606,47 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses an environment into a frozen {@link Config}; throws {@link ConfigError} listing every invalid variable. */
-export function parseConfig(env: Env): Config {
+/**
+ * A condition the server needs beyond each value being valid, checked at start together with
+ * the values (every problem is reported at once). To require something more, add an entry to
+ * {@link START_REQUIREMENTS}. `config` holds the variables that parsed; a requirement that
+ * depends on one that did not parse is skipped (its own problem is reported).
+ */
+export interface StartRequirement {
+  /** Whether it applies (for example, only in production). */
+  readonly applies: (config: Partial<Config>) => boolean;
+  /** True when it is not met. */
+  readonly unmet: (config: Partial<Config>) => boolean;
+  /** What to tell the operator, naming the variables to set. */
+  readonly problem: string;
+}
+
+const inProduction = (config: Partial<Config>) => config.nodeEnv === 'production';
+
+/** What `npm start` (src/main.ts) requires before it opens anything. */
+export const START_REQUIREMENTS: readonly StartRequirement[] = [
+  {
+    applies: inProduction,
+    unmet: (c) => c.databaseUrl === undefined,
+    problem: 'DATABASE_URL must be set in production: the embedded database is for development',
+  },
+  {
+    applies: inProduction,
+    unmet: (c) => c.smtpUrl === undefined,
+    problem: 'SMTP_URL must be set in production: without it sign-in codes are only written to DATA_DIR/outbox',
+  },
+  {
+    applies: inProduction,
+    unmet: (c) => c.metricsToken === undefined && c.metricsPort === undefined,
+    problem: 'METRICS_TOKEN or METRICS_PORT must be set in production: /metrics must not be public on the API port',
+  },
+];
+
+/**
+ * Parses an environment into a frozen {@link Config}; throws {@link ConfigError} listing every
+ * invalid variable and every unmet requirement among `requirements`.
+ */
+export function parseConfig(env: Env, requirements: readonly StartRequirement[] = []): Config {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable<keyof Config>][]) {
@@ -502,14 +664,21 @@ export function parseConfig(env: Env): Config {
       problems.push(`${name} ${err.message}`);
     }
   }
+  const parsed = out as Partial<Config>;
+  for (const requirement of requirements) {
+    if (requirement.applies(parsed) && requirement.unmet(parsed)) problems.push(requirement.problem);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(out) as unknown as Config;
 }
 
-/** Reads `process.env`; on invalid values prints every problem and exits with status 78 (EX_CONFIG). */
-export function loadConfig(overrides: Env = {}): Config {
+/**
+ * Reads `process.env` (with `overrides` on top); on invalid values or unmet `requirements`
+ * prints every problem and exits with status 78 (EX_CONFIG).
+ */
+export function loadConfig(overrides: Env = {}, requirements: readonly StartRequirement[] = []): Config {
   try {
-    return parseConfig({ ...process.env, ...overrides });
+    return parseConfig({ ...process.env, ...overrides }, requirements);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -29,20 +29,28 @@ export const ERROR_CODES = {
   INTERNAL_SERVER_ERROR: 'An unexpected failure; `extensions.correlationId` matches the server log line.',
   INVALID_CODE: 'The second-step code is wrong; `extensions.attemptsLeft` says how many tries the challenge has left.',
   CHALLENGE_EXPIRED: 'The sign-in challenge is expired, used, or dead after too many wrong codes; sign in again.',
+  QUERY_LIMIT_EXCEEDED:
+    'The request is over one of the GraphQL limits and nothing of it ran: `extensions.limit` names it (`depth`, `aliases`, `directives`, `tokens`, `fragmentSpreads`, `duplicateFields`, `cost`, `introspectionLists`, `analysisSteps` or `batch`), `extensions.max` is the limit and `extensions.value`, when given, what the request reached (at least); HTTP 400.',
+  OPERATION_RESOLUTION_FAILURE: 'The document holds several operations and `operationName` is missing or names none of them; HTTP 400.',
+  PERSISTED_QUERY_NOT_FOUND:
+    'An automatic persisted query was sent by its hash alone and the server does not know it (yet): send it again with `query`. HTTP 200, so that clients that follow the protocol retry.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** Codes produced by graphql-js or Apollo itself that are safe to show as they are. */
-const PASSTHROUGH_CODES: ReadonlySet<string> = new Set([
+/**
+ * Codes produced by graphql-js or Apollo itself that are safe to show as they are; each is one
+ * of {@link ERROR_CODES}. (PERSISTED_QUERY_NOT_SUPPORTED is not here: automatic persisted queries
+ * are on, so Apollo never sends it.)
+ */
+export const PASSTHROUGH_CODES: ReadonlySet<string> = new Set<string>([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_USER_INPUT',
   'BAD_REQUEST',
   'OPERATION_RESOLUTION_FAILURE',
   'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-]);
+] satisfies ErrorCode[]);
 
 /** Base of every error we mean a client to see. `extensions.code` is always set. */
 export class StrongroomError extends GraphQLError {

@@ -3,7 +3,7 @@
  * on SIGTERM/SIGINT (exit 0). Everything long-lived is created here and closed here.
  */
 import path from 'node:path';
-import { loadConfig } from './config.ts';
+import { loadConfig, START_REQUIREMENTS } from './config.ts';
 import { DatabaseUnavailableError, openDatabases, type Databases } from './db/client.ts';
 import { DataDirInUseError } from './db/embedded.ts';
 import { migrateDatabase, migrationStatus } from './db/migrate.ts';
@@ -16,7 +16,7 @@ import type { WorkerPool } from './workers/pool.ts';
 
 // Before anything is created: what this process (and PGlite in it) makes is private to its user.
 usePrivateUmask();
-const config = loadConfig();
+const config = loadConfig({}, START_REQUIREMENTS);
 const logger = createLogger(config.logLevel, logDestination({ bufferBytes: config.logBufferBytes, flushMs: config.logFlushMs }));
 
 async function prepareDatabases(databases: Databases): Promise<void> {
@@ -97,7 +97,11 @@ async function start(): Promise<void> {
     if (config.smtpUrl) logger.info({ smtp: server.services.mail.description }, 'mail goes out over SMTP');
     else logger.info({ outbox: server.services.mail.description }, 'no SMTP_URL: mail is written as .eml files to the outbox folder');
     const url = await server.listen();
-    logger.info({ url: `${url}/graphql`, startupMs: Math.round(performance.now() - startedAt) }, 'Strongroom is ready');
+    const metricsUrl = server.metricsUrl();
+    logger.info(
+      { url: `${url}/graphql`, ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}), startupMs: Math.round(performance.now() - startedAt) },
+      'Strongroom is ready',
+    );
     if (process.stdout.isTTY || config.nodeEnv === 'development') {
       process.stderr.write(`\nStrongroom is listening on ${url}/graphql  (GraphiQL: open it in a browser)\n\n`);
     }

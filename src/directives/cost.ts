@@ -1,22 +1,14 @@
 /**
  * `@cost(weight:)`: which fields hand work to the worker pool, and how much. The table is
- * read from the schema once; an operation's cost is the sum of the weights of the heavy
- * fields it selects, each selection counted once (fragments expanded, `@skip`/`@include`
- * ignored: an upper estimate made before anything runs).
+ * read from the schema once; an operation's heavy cost is the sum of the weights of the heavy
+ * fields it selects, each selection counted (fragments expanded at every spread, a field
+ * inside a list counted once per assumed item, `@skip`/`@include` ignored): an upper estimate
+ * made before anything runs. The walk is src/graphql/analysis.ts: linear in the document, each
+ * fragment worked out once however often it is spread.
  */
 import { getDirective } from '@graphql-tools/utils';
-import {
-  getNamedType,
-  isCompositeType,
-  isObjectType,
-  isInterfaceType,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLCompositeType,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { isInterfaceType, isObjectType, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { analyseDocument, NO_LIMITS } from '../graphql/analysis.ts';
 
 /** `Type.field` → weight, for every field that carries `@cost`. */
 export type CostTable = ReadonlyMap<string, number>;
@@ -33,45 +25,21 @@ export function costTable(schema: GraphQLSchema): CostTable {
   return table;
 }
 
+/**
+ * The estimated heavy cost of each operation of `document`: 0 for one that selects no `@cost`
+ * field. A field under `first`/`last` counts that many times; a list without them counts as one
+ * item (admission weighs tasks, not the default list size of the GraphQL cost limit). Meant
+ * for documents that passed the GraphQL limits, so its walk is already small.
+ */
+export function documentCosts(schema: GraphQLSchema, document: DocumentNode, table: CostTable): ReadonlyMap<OperationDefinitionNode, number> {
+  const costs = new Map<OperationDefinitionNode, number>();
+  if (table.size === 0) return costs;
+  const { operations } = analyseDocument(schema, document, NO_LIMITS, table);
+  for (const [operation, figures] of operations) costs.set(operation, figures.heavy);
+  return costs;
+}
+
 /** The estimated heavy cost of `operation`: 0 when it selects no `@cost` field. */
 export function operationCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, table: CostTable): number {
-  if (table.size === 0) return 0;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === 'FragmentDefinition') fragments.set(definition.name.value, definition);
-  }
-  const root = schema.getRootType(operation.operation);
-  if (!root) return 0;
-
-  const walk = (selectionSet: SelectionSetNode, parent: GraphQLCompositeType, seen: ReadonlySet<string>): number => {
-    let cost = 0;
-    for (const selection of selectionSet.selections) {
-      switch (selection.kind) {
-        case 'Field': {
-          if (!('getFields' in parent)) break; // union: only __typename is selectable directly
-          const field = parent.getFields()[selection.name.value];
-          if (!field) break;
-          cost += table.get(`${parent.name}.${field.name}`) ?? 0;
-          const child = getNamedType(field.type);
-          if (selection.selectionSet && isCompositeType(child)) cost += walk(selection.selectionSet, child, seen);
-          break;
-        }
-        case 'InlineFragment': {
-          const typed = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-          if (typed && isCompositeType(typed)) cost += walk(selection.selectionSet, typed, seen);
-          break;
-        }
-        case 'FragmentSpread': {
-          const name = selection.name.value;
-          const fragment = fragments.get(name);
-          if (!fragment || seen.has(name)) break; // validation rejects cycles; this only guards
-          const typed = schema.getType(fragment.typeCondition.name.value);
-          if (typed && isCompositeType(typed)) cost += walk(fragment.selectionSet, typed, new Set([...seen, name]));
-          break;
-        }
-      }
-    }
-    return cost;
-  };
-  return walk(operation.selectionSet, root, new Set());
+  return documentCosts(schema, document, table).get(operation) ?? 0;
 }

@@ -8,7 +8,7 @@
 import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestListener } from '@apollo/server';
 import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { Context } from '../context.ts';
-import { costTable, operationCost } from '../directives/cost.ts';
+import { costTable, documentCosts } from '../directives/cost.ts';
 import { ServerBusyError } from '../errors.ts';
 import type { PoolStats } from '../workers/pool.ts';
 
@@ -26,14 +26,13 @@ export function admits(cost: number, queued: number, highWater: number): boolean
 
 export function admissionPlugin(options: AdmissionOptions): ApolloServerPlugin<Context> {
   const table = costTable(options.schema);
-  // Apollo caches parsed documents, so the same DocumentNode comes back for a repeated query.
-  const costs = new WeakMap<DocumentNode, Map<OperationDefinitionNode, number>>();
+  // Apollo caches parsed documents, so the same DocumentNode comes back for a repeated query:
+  // each distinct document is measured once.
+  const costs = new WeakMap<DocumentNode, ReadonlyMap<OperationDefinitionNode, number>>();
   const costOf = (document: DocumentNode, operation: OperationDefinitionNode): number => {
     let perOperation = costs.get(document);
-    if (!perOperation) costs.set(document, (perOperation = new Map()));
-    let cost = perOperation.get(operation);
-    if (cost === undefined) perOperation.set(operation, (cost = operationCost(options.schema, document, operation, table)));
-    return cost;
+    if (!perOperation) costs.set(document, (perOperation = documentCosts(options.schema, document, table)));
+    return perOperation.get(operation) ?? 0;
   };
   // One listener for every request: it keeps no per-request state.
   const listener: GraphQLRequestListener<Context> = {

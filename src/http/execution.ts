@@ -20,6 +20,9 @@
  *   or no operation was resolved, the hook returns null and Apollo's own step answers, with
  *   its own codes and status 400. No resolver has run at that point, so nothing runs twice.
  *
+ * What it adds: right before executing it calls `authenticate` (graphql.ts resolves the caller
+ * there), so the caller's database lookup happens only for operations that will run.
+ *
  * What it gives up, deliberately: `executionDidStart`, `willResolveField` and
  * `didEncounterErrors` of other plugins are not called for execution errors (ours read the
  * final, formatted response in `willSendResponse` instead), and Apollo's `rootValue`,
@@ -64,7 +67,21 @@ export function formatExecutionError(error: GraphQLError, head: HttpHead, format
 /** Shared by every response without errors: Apollo only reads it (mergeHTTPGraphQLHead). */
 const NO_HTTP_CHANGES: HttpHead = { status: undefined, headers: new HeaderMap() };
 
-export function executionPlugin<TContext extends object>(formatError: FormatError): ApolloServerPlugin<TContext> {
+export interface ExecutionOptions<TContext> {
+  /** Leave "Did you mean …?" out of graphql-js's messages about variables that do not coerce (an enum value misspelt). */
+  readonly hideSuggestions?: boolean;
+  /**
+   * Called just before executing, after everything that can refuse the operation: resolves
+   * what the context defers (the caller). A failure is answered as an unexpected error, masked
+   * by `formatError`, HTTP 500; nothing is executed.
+   */
+  readonly authenticate?: (context: TContext) => Promise<unknown> | undefined;
+}
+
+/** Our execution step (see above). */
+export function executionPlugin<TContext extends object>(formatError: FormatError, options: ExecutionOptions<TContext> = {}): ApolloServerPlugin<TContext> {
+  const hideSuggestions = options.hideSuggestions ?? false;
+  const authenticate = options.authenticate;
   // One listener for every request: it keeps no per-request state.
   const listener: GraphQLRequestListener<TContext> = {
     async willSendResponse({ request, response }) {
@@ -75,12 +92,23 @@ export function executionPlugin<TContext extends object>(formatError: FormatErro
     },
     async responseForOperation({ schema, document, operation, request, contextValue }) {
       if (!operation) return null;
+      const pending = authenticate?.(contextValue);
+      if (pending) {
+        try {
+          await pending;
+        } catch (err) {
+          const error = err instanceof Error ? err : new Error(String(err));
+          const formatted = formatError({ message: error.message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }, error);
+          return { http: { status: 500, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { errors: [formatted] } } };
+        }
+      }
       const result = await execute({
         schema,
         document,
         contextValue,
         variableValues: request.variables,
         operationName: request.operationName,
+        hideSuggestions,
       });
       if (result.data === undefined) return null;
       if (!result.errors || result.errors.length === 0) {

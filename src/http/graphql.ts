@@ -1,6 +1,6 @@
 /**
  * Apollo Server 5 on Fastify: the /graphql route, GraphiQL for browsers, the per-request
- * context, and one log line per operation.
+ * context, the GraphQL limits (src/graphql/limits.ts), and one log line per operation.
  */
 import { Readable } from 'node:stream';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type GraphQLRequestListener, type GraphQLResponse } from '@apollo/server';
@@ -16,18 +16,23 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { Context } from '../context.ts';
 import { maskError } from '../errors.ts';
+import { batchLimitError, noIntrospectionRule, queryLimitsRule, type QueryLimits } from '../graphql/limits.ts';
 import type { Logger } from '../logger.ts';
-import type { Caller } from '../services/auth/caller.ts';
 import type { Services } from '../services/index.ts';
+import { authenticate, contextFor } from './context.ts';
+import { errorBody } from './errors.ts';
 import { executionPlugin, type FormatError } from './execution.ts';
+import { clientFormatError } from './format-error.ts';
 import { GRAPHIQL_CSP, graphiqlHtml, registerGraphiqlAssets, wantsGraphiql } from './graphiql.ts';
 
 export interface GraphqlOptions {
   readonly schema: GraphQLSchema;
   readonly services: Services;
   readonly logger: Logger;
+  /** Allow `__schema`/`__type`; when off, "Did you mean …?" suggestions are off too (they would reveal the schema). */
   readonly introspection: boolean;
   readonly graphiql: boolean;
+  readonly limits: QueryLimits;
   /** Extra Apollo plugins (admission control…). */
   readonly plugins?: readonly ApolloServerPlugin<Context>[];
   /** Called once per operation with its outcome (metrics). */
@@ -61,6 +66,12 @@ function errorCodes(response: GraphQLResponse): string[] {
   return codes;
 }
 
+/** Longest operation name written to a log line or passed to `onOperation`: the name is the client's to choose. */
+const MAX_OPERATION_NAME = 100;
+
+const boundedName = (name: string | null | undefined): string | null =>
+  typeof name !== 'string' ? null : name.length > MAX_OPERATION_NAME ? `${name.slice(0, MAX_OPERATION_NAME)}…` : name;
+
 /**
  * Observes every operation once its response is formatted, whichever step produced it
  * (parse and validation errors, admission, execution): one structured log line (id, name,
@@ -73,7 +84,7 @@ function operationPlugin(logger: Logger, onOperation: readonly ((record: Operati
       const codes = errorCodes(response);
       const record: OperationRecord = {
         requestId: contextValue.requestId,
-        operationName: operationName ?? request.operationName ?? null,
+        operationName: boundedName(operationName ?? request.operationName),
         operationType: operation?.operation ?? null,
         resolved: operation !== undefined,
         codes,
@@ -99,91 +110,27 @@ function operationPlugin(logger: Logger, onOperation: readonly ((record: Operati
   };
 }
 
-/** Follows the client: aborts when the response closes before it was sent in full. */
-function clientSignal(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  const response = reply.raw;
-  const onClose = () => {
-    if (!response.writableFinished) controller.abort(new Error('client disconnected'));
-  };
-  // Made on first use (see RequestContext), possibly after the client has already gone.
-  if (response.closed) onClose();
-  else response.once('close', onClose);
-  return controller.signal;
-}
-
-/**
- * The parts of a context made only when a resolver first asks for them: most operations use
- * neither, and on small queries their cost per request was measurable. Shared between a
- * context and Apollo's copy of it.
- */
-class LazyParts {
-  private signal: AbortSignal | undefined;
-  private log: Logger | undefined;
-  constructor(
-    private readonly reply: FastifyReply,
-    private readonly logger: Logger,
-    private readonly requestId: string,
-  ) {}
-  getSignal(): AbortSignal {
-    return (this.signal ??= clientSignal(this.reply));
-  }
-  getLog(): Logger {
-    return (this.log ??= this.logger.child({ requestId: this.requestId }));
-  }
-}
-
-/**
- * The per-request {@link Context}. A class, with `signal` and `log` as getters on its
- * prototype: Apollo copies the context for each operation with `Object.assign`, which would
- * call getters defined on the object itself (making the signal and the child logger for
- * every request); it copies own fields only, and the copy keeps the prototype.
- */
-class RequestContext implements Context {
-  constructor(
-    readonly requestId: string,
-    readonly ip: string,
-    readonly deviceId: string | null,
-    readonly startedAt: number,
-    readonly services: Services,
-    readonly caller: Caller,
-    private readonly lazy: LazyParts,
-  ) {}
-  get signal(): AbortSignal {
-    return this.lazy.getSignal();
-  }
-  get log(): Logger {
-    return this.lazy.getLog();
-  }
-}
-
-/**
- * The per-request context function. Exported so the benchmark's default-Apollo baseline
- * builds exactly the same context for the same resolvers.
- */
-export function contextFor(services: Services, logger: Logger) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<Context> => {
-    const startedAt = performance.now();
-    const device = request.headers['x-device-id'];
-    return new RequestContext(
-      request.id,
-      request.ip,
-      typeof device === 'string' && device.length > 0 && device.length <= 200 ? device : null,
-      startedAt,
-      services,
-      await services.auth.resolveCaller(request.headers.authorization),
-      new LazyParts(reply, logger, request.id),
-    );
-  };
+/** What the route needs besides Apollo: the batch limit, and where a refused batch is reported. */
+interface HandlerOptions {
+  /** Operations per HTTP request (GRAPHQL_MAX_BATCH); default 1: no batching. */
+  readonly maxBatch?: number;
+  readonly logger?: Logger;
+  readonly onOperation?: readonly ((record: OperationRecord) => void)[];
 }
 
 /**
  * Hands a Fastify request to Apollo and writes Apollo's answer. Does what the stock
  * `@as-integrations/fastify` handler does, without the per-request `new URL()` (only the
- * query string is needed, and only for GET).
+ * query string is needed, and only for GET). A JSON array body (a batch) over the batch limit
+ * is refused here, before Apollo, the context or any operation of it.
  */
-function apolloHandler(apollo: ApolloServer<Context>, context: (request: FastifyRequest, reply: FastifyReply) => Promise<Context>) {
+function apolloHandler(apollo: ApolloServer<Context>, context: (request: FastifyRequest, reply: FastifyReply) => Promise<Context>, options: HandlerOptions) {
+  const maxBatch = options.maxBatch ?? 1;
   return async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    if (Array.isArray(request.body)) {
+      const refused = batchLimitError(request.body.length, maxBatch);
+      if (refused) return refuseBatch(request, reply, refused, options, performance.now());
+    }
     const headers = new HeaderMap();
     const raw = request.headers;
     for (const name in raw) {
@@ -203,20 +150,45 @@ function apolloHandler(apollo: ApolloServer<Context>, context: (request: Fastify
   };
 }
 
+/** Answers a refused batch as Apollo answers a refused operation (one coded error, HTTP 400), with its log line and metric. */
+function refuseBatch(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: { message: string; extensions: Record<string, unknown> },
+  options: HandlerOptions,
+  startedAt: number,
+) {
+  const durationMs = Math.round((performance.now() - startedAt) * 100) / 100;
+  options.logger?.info({ requestId: request.id, operationName: null, operationType: null, durationMs, outcome: 'QUERY_LIMIT_EXCEEDED' }, 'graphql operation');
+  const record: OperationRecord = {
+    requestId: request.id,
+    operationName: null,
+    operationType: null,
+    resolved: false,
+    codes: ['QUERY_LIMIT_EXCEEDED'],
+    durationMs,
+  };
+  for (const observe of options.onOperation ?? []) observe(record);
+  return reply
+    .code(400)
+    .type('application/json; charset=utf-8')
+    .send(errorBody('QUERY_LIMIT_EXCEEDED', error.message, error.extensions));
+}
+
 /**
  * The Apollo plugins every Strongroom-style server needs whatever else it adds: what we do
  * not use turned off (per-field cache-control instrumentation; the landing page, since
  * GraphiQL is ours; the Studio plugins, no-ops without a key but they say so), and our own
  * execution step and content-type cache (execution.ts).
  */
-export function minimalApolloPlugins(formatError: FormatError): ApolloServerPlugin<Context>[] {
+export function minimalApolloPlugins(formatError: FormatError, options: { readonly hideSuggestions?: boolean } = {}): ApolloServerPlugin<Context>[] {
   return [
     ApolloServerPluginCacheControlDisabled(),
     ApolloServerPluginLandingPageDisabled(),
     ApolloServerPluginInlineTraceDisabled(),
     ApolloServerPluginUsageReportingDisabled(),
     ApolloServerPluginSchemaReportingDisabled(),
-    executionPlugin<Context>(formatError),
+    executionPlugin<Context>(formatError, { ...options, authenticate }),
   ];
 }
 
@@ -224,9 +196,9 @@ export function minimalApolloPlugins(formatError: FormatError): ApolloServerPlug
 export function registerApolloRoute(
   app: FastifyInstance,
   apollo: ApolloServer<Context>,
-  options: { readonly services: Services; readonly logger: Logger; readonly graphiqlPage?: string },
+  options: { readonly services: Services; readonly logger: Logger; readonly graphiqlPage?: string } & HandlerOptions,
 ): void {
-  const handler = apolloHandler(apollo, contextFor(options.services, options.logger));
+  const handler = apolloHandler(apollo, contextFor(options.services, options.logger), options);
   const page = options.graphiqlPage;
   app.route({
     method: ['GET', 'POST'],
@@ -242,17 +214,31 @@ export function registerApolloRoute(
 
 /** Creates and starts Apollo, then registers GET/POST /graphql on the Fastify app. */
 export async function registerGraphql(app: FastifyInstance, options: GraphqlOptions): Promise<ApolloServer<Context>> {
-  const formatError = maskError(options.logger);
+  const { limits } = options;
+  // With introspection off the schema is private, and suggestions would spell it out.
+  const hideSuggestions = !options.introspection;
+  const formatError = clientFormatError(maskError(options.logger), { hideSuggestions });
   const apollo = new ApolloServer<Context>({
     schema: options.schema,
-    introspection: options.introspection,
+    // Refused by our own rule below instead (Apollo's message names Apollo Server).
+    introspection: true,
     csrfPrevention: true,
     // main.ts owns the signals: Apollo's own handler would re-raise SIGTERM and exit 143 mid-drain.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
+    // graphql-js stops parsing at the token limit: an oversized document is never parsed whole.
+    parseOptions: { maxTokens: limits.maxTokens },
+    // After graphql-js's own rules in Apollo's list; the limits rule acts on the Document node,
+    // before any of them has looked at a selection (see src/graphql/limits.ts).
+    validationRules: [queryLimitsRule(limits), ...(options.introspection ? [] : [noIntrospectionRule])],
+    // graphql-js leaves "Did you mean …?" out of validation messages itself (so Apollo's
+    // hideSchemaDetailsFromClientErrors, a plugin that edits them afterwards on every
+    // request, is not needed); clientFormatError covers the rest.
+    validationOptions: { hideSuggestions },
+    allowBatchedHttpRequests: limits.maxBatch > 1,
     formatError,
     plugins: [
-      ...minimalApolloPlugins(formatError),
+      ...minimalApolloPlugins(formatError, { hideSuggestions }),
       fastifyApolloDrainPlugin(app),
       ...(options.plugins ?? []),
       operationPlugin(options.logger, options.onOperation ?? []),
@@ -264,6 +250,8 @@ export async function registerGraphql(app: FastifyInstance, options: GraphqlOpti
     services: options.services,
     logger: options.logger,
     graphiqlPage: options.graphiql ? graphiqlHtml({ endpoint: '/graphql', title: 'Strongroom' }) : undefined,
+    maxBatch: limits.maxBatch,
+    onOperation: options.onOperation,
   });
   return apollo;
 }

@@ -1,11 +1,14 @@
 /**
  * GET /metrics in Prometheus text format (prom-client): the worker pool, event-loop lag and
  * GraphQL operation latency. One Registry per server, so servers in one process (tests)
- * never share counters.
+ * never share counters. The route can require a bearer token (METRICS_TOKEN) and can be served
+ * on a listener of its own (METRICS_PORT, see server.ts) instead of the API's.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Gauge, Histogram, Registry } from 'prom-client';
+import { errorBody } from './errors.ts';
 import type { OperationRecord } from './graphql.ts';
 import { registerPoolMetrics } from '../workers/metrics.ts';
 import type { WorkerPool } from '../workers/pool.ts';
@@ -24,6 +27,9 @@ export interface MetricsOptions {
   /** Distinct operation names kept as labels; the rest are `other` (METRICS_MAX_OPERATION_NAMES). */
   readonly maxOperationNames: number;
 }
+
+/** Operation names longer than this are counted as `other`: a label is kept in memory for the life of the process. */
+const MAX_LABEL_LENGTH = 64;
 
 const OPERATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -73,6 +79,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     if (!resolved) return 'unresolved'; // parse or validation failed: the name is whatever the client sent
     if (!operationName) return 'anonymous';
     if (names.has(operationName)) return operationName;
+    if (operationName.length > MAX_LABEL_LENGTH) return 'other';
     if (names.size >= options.maxOperationNames) return 'other';
     names.add(operationName);
     return operationName;
@@ -90,11 +97,30 @@ export function createMetrics(options: MetricsOptions): Metrics {
   };
 }
 
-export function registerMetricsRoute(app: FastifyInstance, registry: Registry): void {
-  app.get('/metrics', async (_request, reply) =>
-    reply
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** True when the request carries `Authorization: Bearer <token>`; compared in constant time. */
+function bearerMatches(request: FastifyRequest, expected: Buffer): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization?.trim() ?? '');
+  // Hashing first makes both sides the same length, so the comparison leaks nothing about the length either.
+  return m !== null && timingSafeEqual(digest(m[1]!), expected);
+}
+
+/** Registers GET /metrics on `app`; with `token`, a request without `Authorization: Bearer <token>` gets 401. */
+export function registerMetricsRoute(app: FastifyInstance, registry: Registry, options: { readonly token?: string } = {}): void {
+  const expected = options.token === undefined ? undefined : digest(options.token);
+  app.get('/metrics', async (request, reply) => {
+    if (expected && !bearerMatches(request, expected)) {
+      return reply
+        .status(401)
+        .header('www-authenticate', 'Bearer realm="metrics"')
+        .header('cache-control', 'no-store')
+        .type('application/json; charset=utf-8')
+        .send(errorBody('UNAUTHENTICATED', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>.'));
+    }
+    return reply
       .header('cache-control', 'no-store')
       .type(registry.contentType)
-      .send(await registry.metrics()),
-  );
+      .send(await registry.metrics());
+  });
 }

@@ -3,7 +3,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { embeddedUrl, startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { startProcess } from '../helpers/process.ts';
+import { createScratch } from '../helpers/scratch.ts';
+import { startMailServer } from '../helpers/smtp.ts';
 
 const gql = async (url: string, query: string, variables: Record<string, unknown>) => {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
@@ -57,20 +60,34 @@ describe('the first admin', () => {
   test('ADMIN_EMAIL and ADMIN_PASSWORD create that admin', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-admin-'));
     dirs.push(dir);
-    const p = startProcess({
-      PORT: '0',
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      DATA_DIR: dir,
-      ADMIN_EMAIL: 'boss@example.test',
-      ADMIN_PASSWORD: 'a good long passphrase',
-    });
-    children.push(p);
-    const ready = await p.waitFor('Strongroom is ready', STARTUP_MS);
-    assert.doesNotMatch(p.stderr(), /with the password/);
-    const signed = await gql(String(ready.url), SIGN_IN, { e: 'boss@example.test', p: 'a good long passphrase' });
-    assert.equal(signed.data?.signIn.challenge.reason, 'NEW_DEVICE');
-    p.child.kill('SIGTERM');
-    assert.equal(await p.exited, 0);
+    // Production needs a database server and a mail server: a scratch database on the run's
+    // PostgreSQL, or else a PGlite served on a socket by this process, and a real SMTP server.
+    const scratch = await createScratch();
+    const embedded = scratch.kind === 'pglite' ? await startEmbeddedPostgres(path.join(dir, 'db')) : undefined;
+    const mail = await startMailServer();
+    try {
+      const p = startProcess({
+        PORT: '0',
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'info',
+        DATA_DIR: dir,
+        ...(embedded ? { DATABASE_URL: embeddedUrl(embedded) } : scratch.env),
+        SMTP_URL: mail.url,
+        METRICS_TOKEN: 'admin-bootstrap-metrics-token',
+        ADMIN_EMAIL: 'boss@example.test',
+        ADMIN_PASSWORD: 'a good long passphrase',
+      });
+      children.push(p);
+      const ready = await p.waitFor('Strongroom is ready', STARTUP_MS);
+      assert.doesNotMatch(p.stderr(), /with the password/);
+      const signed = await gql(String(ready.url), SIGN_IN, { e: 'boss@example.test', p: 'a good long passphrase' });
+      assert.equal(signed.data?.signIn.challenge.reason, 'NEW_DEVICE');
+      p.child.kill('SIGTERM');
+      assert.equal(await p.exited, 0);
+    } finally {
+      await mail.close();
+      await embedded?.close();
+      await scratch.drop();
+    }
   });
 });

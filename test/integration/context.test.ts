@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Context } from '../../src/context.ts';
-import { contextFor } from '../../src/http/graphql.ts';
+import { contextFor } from '../../src/http/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { ANONYMOUS } from '../../src/services/auth/caller.ts';
 import type { Services } from '../../src/services/index.ts';

@@ -29,6 +29,10 @@ after(async () => {
 });
 
 test('executing the default query in GraphiQL shows the live server health', async () => {
+  // GraphiQL introspects the schema first; its query must fit the GraphQL limits.
+  const introspected = page.waitForResponse((r) => r.request().method() === 'POST' && (r.request().postData() ?? '').includes('IntrospectionQuery'), {
+    timeout: 20_000,
+  });
   const response = await page.goto(`${server.url}/graphql`, { waitUntil: 'load' });
   assert.equal(response?.status(), 200);
   await page.waitForSelector('.graphiql-execute-button', { timeout: 20_000 });
@@ -46,6 +50,10 @@ test('executing the default query in GraphiQL shows the live server health', asy
   });
   const result = await page.$eval('.result-window', (element) => (element as HTMLElement).innerText);
   assert.match(result, /"version": "\d+\.\d+\.\d+/, 'the version comes from the server, not a stub');
+
+  const introspection = (await (await introspected).json()) as { data?: { __schema?: unknown }; errors?: unknown };
+  assert.equal(introspection.errors, undefined, 'the introspection query is within the limits');
+  assert.ok(introspection.data?.__schema);
 
   // The server saw the operation: one log line, outcome ok.
   const logged = server.logs.filter((line) => line.msg === 'graphql operation' && line.outcome === 'ok');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, parseConfig, VARIABLES } from '../../src/config.ts';
+import { ConfigError, parseConfig, START_REQUIREMENTS, VARIABLES } from '../../src/config.ts';
 
 describe('configuration', () => {
   test('an empty environment gives the documented defaults', () => {
@@ -51,6 +51,74 @@ describe('configuration', () => {
   test('the README documents every variable', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const name of Object.keys(VARIABLES)) assert.match(readme, new RegExp(`\\| \`${name}\` \\|`), `${name} missing from README`);
+  });
+});
+
+describe('production start requirements', () => {
+  const problemsOf = (env: Record<string, string>): string[] => {
+    try {
+      parseConfig(env, START_REQUIREMENTS);
+      return [];
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return [...err.problems];
+    }
+  };
+
+  test('production without a database server, mail and a private /metrics lists all three, with any invalid value', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', PORT: 'x' });
+    assert.equal(problems.length, 4);
+    assert.match(problems.join('\n'), /PORT must be a whole number/);
+    assert.match(problems.join('\n'), /DATABASE_URL must be set in production/);
+    assert.match(problems.join('\n'), /SMTP_URL must be set in production/);
+    assert.match(problems.join('\n'), /METRICS_TOKEN or METRICS_PORT must be set in production/);
+  });
+
+  test('either a metrics token or a metrics port satisfies production', () => {
+    const base = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', SMTP_URL: 'smtp://mail:587' };
+    assert.deepEqual(problemsOf({ ...base, METRICS_TOKEN: 'a-long-enough-token' }), []);
+    assert.deepEqual(problemsOf({ ...base, METRICS_PORT: '9464' }), []);
+  });
+
+  test('outside production nothing more is required, and tools that read the configuration are not held to them', () => {
+    assert.deepEqual(problemsOf({}), []);
+    assert.doesNotThrow(() => parseConfig({ NODE_ENV: 'production' }));
+  });
+
+  test('a short metrics token is refused without being echoed', () => {
+    assert.throws(
+      () => parseConfig({ METRICS_TOKEN: 'hunter2' }),
+      (e: unknown) => e instanceof ConfigError && /METRICS_TOKEN must be at least 16 characters/.test(e.message) && !e.message.includes('hunter2'),
+    );
+  });
+});
+
+describe('GraphQL limits configuration', () => {
+  test('has the documented defaults', () => {
+    const c = parseConfig({});
+    assert.deepEqual(
+      [
+        c.graphqlMaxDepth,
+        c.graphqlMaxAliases,
+        c.graphqlMaxDirectives,
+        c.graphqlMaxTokens,
+        c.graphqlMaxFragmentSpreads,
+        c.graphqlMaxDuplicateFields,
+        c.graphqlMaxCost,
+        c.graphqlDefaultListSize,
+        c.graphqlMaxIntrospectionLists,
+        c.graphqlMaxBatch,
+      ],
+      [10, 15, 5, 1000, 50, 20, 5000, 10, 3, 1],
+    );
+  });
+
+  test('each limit can be set, and nonsense is refused by name', () => {
+    assert.equal(parseConfig({ GRAPHQL_MAX_ALIASES: '40' }).graphqlMaxAliases, 40);
+    assert.throws(
+      () => parseConfig({ GRAPHQL_MAX_TOKENS: '5', GRAPHQL_MAX_BATCH: '0' }),
+      (e: unknown) => e instanceof ConfigError && e.problems.length === 2,
+    );
   });
 });
 

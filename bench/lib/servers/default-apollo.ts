@@ -7,7 +7,7 @@
 import { ApolloServer } from '@apollo/server';
 import fastifyApollo from '@as-integrations/fastify';
 import type { Context } from '../../../src/context.ts';
-import { contextFor } from '../../../src/http/graphql.ts';
+import { contextFor } from '../../../src/http/context.ts';
 import { buildSchema } from '../../../src/schema.ts';
 import { startApolloBenchServer } from '../apollo-server.ts';
 import { serveForParent } from '../child.ts';
@@ -16,7 +16,8 @@ await serveForParent(() =>
   startApolloBenchServer(async (app, { services, logger }) => {
     const apollo = new ApolloServer<Context>({ schema: buildSchema() });
     await apollo.start();
-    await app.register(fastifyApollo(apollo), { context: contextFor(services, logger) });
+    // Stock Apollo has no authentication plugin: the context resolves the caller itself, as ours used to.
+    await app.register(fastifyApollo(apollo), { context: contextFor(services, logger, { authenticateUpFront: true }) });
     return apollo;
   }),
 );
