@@ -86,6 +86,8 @@ export interface Config {
   readonly sessionTtlDays: number;
   /** Age after which a new signing key replaces the current one, in days. */
   readonly signingKeyRotationDays: number;
+  /** How long a process trusts its list of signing keys (and the JWKS served from it) before re-reading it, in seconds. */
+  readonly signingKeyCacheSeconds: number;
   /** Digits in an emailed sign-in code (6–8). */
   readonly signInCodeLength: number;
   /** How long a sign-in challenge and its code stay valid, in seconds. */
@@ -403,6 +405,12 @@ export const VARIABLES = {
     default: '30',
     parse: integer(1, 3650),
     doc: 'Age in days after which a new token signing key takes over (the old `kid` verifies until its tokens expire)',
+  },
+  SIGNING_KEY_CACHE_SECONDS: {
+    key: 'signingKeyCacheSeconds',
+    default: '60',
+    parse: integer(1, 3600),
+    doc: 'How long each process reuses its list of signing keys, and the JWKS served from it, before reading it again; a rotation by this process shows at once, one by another process within this time',
   },
   SIGN_IN_CODE_LENGTH: { key: 'signInCodeLength', default: '6', parse: integer(6, 8), doc: 'Digits in an emailed sign-in code (6–8)' },
   SIGN_IN_CODE_TTL_SECONDS: {

@@ -55,7 +55,12 @@ export function createAuthService(deps: AuthDeps) {
   const { config, db, logger, now } = deps;
   const password = { iterations: config.passwordIterations, gate: createGate(config.passwordHashConcurrency) };
   const audit = createAuditLog(db, now);
-  const keys = createKeyStore(db, { rotationDays: config.signingKeyRotationDays, accessTokenTtlSeconds: config.accessTokenTtlSeconds, now });
+  const keys = createKeyStore(db, {
+    rotationDays: config.signingKeyRotationDays,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    cacheSeconds: config.signingKeyCacheSeconds,
+    now,
+  });
   const tokens = createTokenIssuer(keys, { issuer: config.jwtIssuer, audience: config.jwtAudience, accessTokenTtlSeconds: config.accessTokenTtlSeconds, now });
   const sessions = createSessions(db, tokens, audit, { sessionTtlDays: config.sessionTtlDays, now });
   const users = createUserStore(db, password);
