@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startMailServer, type TestMailServer } from '../helpers/smtp.ts';
+import { rfc6238 } from '../helpers/totp.ts';
 import { aUser, bearer, gqlFrom, signIn, signInVerified, VERIFY, type Challenge, type Tokens } from '../helpers/users.ts';
-
-/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s), written from the RFC, independent of the server's library. */
-function rfc6238(base32: string, at: Date): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of base32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => Number.parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at.getTime() / 1000 / 30)));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const offset = mac[mac.length - 1]! & 0xf;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
 describe('authenticator apps, recovery codes, step-up and expiry', () => {
   let s: TestServer;
