@@ -224,9 +224,15 @@ export function createAuthService(deps: AuthDeps) {
     },
 
     // --- the second factor itself: the strongest factor, recently (second-factor.ts) ---
-    enrollTotp: (caller: Caller): Promise<TotpEnrollment> => secondFactor.enrollTotp(requireUser(caller)),
-    confirmTotp: (caller: Caller, code: string, ip: string): Promise<string[]> => secondFactor.confirmTotp(requireUser(caller), code, ip),
-    regenerateRecoveryCodes: (caller: Caller, ip: string): Promise<string[]> => secondFactor.regenerateRecoveryCodes(requireUser(caller), ip),
+    async enrollTotp(caller: Caller): Promise<TotpEnrollment> {
+      return secondFactor.enrollTotp(requireUser(caller));
+    },
+    async confirmTotp(caller: Caller, code: string, ip: string): Promise<string[]> {
+      return secondFactor.confirmTotp(requireUser(caller), code, ip);
+    },
+    async regenerateRecoveryCodes(caller: Caller, ip: string): Promise<string[]> {
+      return secondFactor.regenerateRecoveryCodes(requireUser(caller), ip);
+    },
     async setEmailCodes(caller: Caller, enabled: boolean, ip: string): Promise<UserView> {
       return toView(await secondFactor.setEmailCodes(requireUser(caller), enabled, ip));
     },
