@@ -15,4 +15,4 @@ export function deviceIdHash(deviceId: string): string {
 }
 
 /** How a device is named in mail and the audit log when the client gave no label. */
-export const UNNAMED_DEVICE = 'an unnamed device';
+export const UNNAMED_DEVICE = '(unnamed)';
