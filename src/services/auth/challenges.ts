@@ -76,9 +76,14 @@ export function createChallengeStore(ex: Executor, now: () => Date) {
       return done.length === 1;
     },
 
-    /** A new mailed code replaces the old one (stored before the mail goes out). */
-    async setCode(id: string, hash: string): Promise<void> {
-      await ex.update(challenges).set({ codeHash: hash, delivery: 'FAILED' }).where(eq(challenges.id, id));
+    /** A new mailed code replaces the old one (stored before the mail goes out); false when the challenge is no longer pending. */
+    async setCode(id: string, hash: string): Promise<boolean> {
+      const set = await ex
+        .update(challenges)
+        .set({ codeHash: hash, delivery: 'FAILED' })
+        .where(and(eq(challenges.id, id), eq(challenges.status, 'PENDING')))
+        .returning({ id: challenges.id });
+      return set.length === 1;
     },
 
     /** What became of the mail, once it was tried. */

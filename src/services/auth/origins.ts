@@ -26,8 +26,6 @@ export interface Known {
 /** Both remembered: the sign-in comes from a known origin. */
 export const isKnownOrigin = (known: Known) => known.ip !== undefined && known.device !== undefined;
 
-export const NOTHING_KNOWN: Known = Object.freeze({ ip: undefined, device: undefined });
-
 export function createOriginStore(ex: Executor, options: OriginOptions) {
   const { now } = options;
   return {

@@ -297,7 +297,8 @@ export function createSecondStep(settings: SecondStepSettings, deps: SecondStepD
       const user = await uow.direct.users.findById(row.userId);
       if (!user || user.disabled || !(await uow.direct.sessions.isActive(row.sessionId))) throw deadChallenge();
       const code = emailCodesOn(user) ? newCode(settings.codeLength) : null;
-      if (code !== null) await uow.direct.challenges.setCode(row.id, codeHash(row.id, code));
+      // Answered meanwhile: no new code for a finished challenge.
+      if (code !== null && !(await uow.direct.challenges.setCode(row.id, codeHash(row.id, code)))) throw deadChallenge();
       return view(await send(row, user, code), user);
     },
   };

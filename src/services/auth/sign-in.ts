@@ -7,7 +7,7 @@
 import { hashPassword, verifyPassword, type PasswordParameters } from '../../crypto/passwords.ts';
 import { BadUserInputError, UnauthenticatedError } from '../../errors.ts';
 import { deviceIdHash } from './device.ts';
-import { isKnownOrigin, NOTHING_KNOWN, type Known } from './origins.ts';
+import { isKnownOrigin, type Known } from './origins.ts';
 import type { RateLimits } from './rate-limits.ts';
 import type { Origin, SecondStep, SignInOutcome } from './second-step.ts';
 import { issueTokens } from './sessions.ts';
@@ -32,6 +32,9 @@ export interface SignInDeps {
   /** A hash of nothing, with the current parameters: unknown emails are checked against it. */
   readonly dummyHash: Promise<string>;
 }
+
+/** The nil UUID: no user has it. */
+const NO_USER = '00000000-0000-0000-0000-000000000000';
 
 const wrongCredentials = () => new UnauthenticatedError('The email or the password is wrong.');
 
@@ -79,7 +82,8 @@ export function createSignIn(deps: SignInDeps) {
       const origin: Origin = { ip: req.ip, deviceHash: deviceIdHash(req.deviceId), deviceLabel: req.deviceLabel };
 
       const user = await uow.direct.users.findByEmail(emailKey);
-      const known = user ? await uow.direct.origins.knownFor(user.id, origin.ip, origin.deviceHash) : NOTHING_KNOWN;
+      // Looked up for unknown emails too (under an id no user has), so both paths do the same work.
+      const known = await uow.direct.origins.knownFor(user?.id ?? NO_USER, origin.ip, origin.deviceHash);
       const originKey = user && isKnownOrigin(known) ? `${user.id}|${origin.ip}|${origin.deviceHash}` : undefined;
       await admit(emailKey, origin.ip, originKey);
 
