@@ -26,7 +26,7 @@ import { parseConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { createServer } from '../src/server.ts';
 import { openWorkerPool } from '../src/workers/index.ts';
-import { ANONYMOUS } from '../src/services/auth/caller.ts';
+import { systemCaller } from '../src/services/auth/caller.ts';
 import { continuously } from './lib/background.ts';
 import { openBenchDatabases } from './lib/databases.ts';
 import { benchOptions, noteUnusedOptions } from './lib/options.ts';
@@ -74,7 +74,7 @@ async function main() {
       return body.data;
     };
     const user = { email: 'bench@example.test', password: 'a bench passphrase' };
-    await server.services.auth.createUser(ANONYMOUS, { ...user, username: 'bench', role: 'USER' }, '127.0.0.1');
+    await server.services.auth.createUser(systemCaller('sign-in benchmark'), { ...user, username: 'bench', role: 'USER' }, '127.0.0.1');
     const SIGN_IN = 'mutation S($e: String!, $p: String!) { signIn(email: $e, password: $p, deviceId: "bench") { tokens { accessToken } challenge { id } } }';
     // First sign-in: verify with the code from the outbox, so the IP and device are remembered.
     const first = await post(SIGN_IN, { e: user.email, p: user.password });

@@ -116,6 +116,8 @@ export interface Config {
   readonly sessionTtlDays: number;
   /** Age after which a new signing key replaces the current one, in days. */
   readonly signingKeyRotationDays: number;
+  /** How long a process trusts its list of signing keys (and the JWKS served from it) before re-reading it, in seconds. */
+  readonly signingKeyCacheSeconds: number;
   /** Digits in an emailed sign-in code (6–8). */
   readonly signInCodeLength: number;
   /** How long a sign-in challenge and its code stay valid, in seconds. */
@@ -144,6 +146,14 @@ export interface Config {
   readonly rateLimitVerifyPerUser: number;
   /** Code resends per challenge per window. */
   readonly rateLimitResendPerChallenge: number;
+  /** Failed passwords on one account from unknown origins, across every IP, before it is locked for them. */
+  readonly rateLimitAccountFailures: number;
+  /** The first such lock, in seconds; each further failure doubles it. */
+  readonly rateLimitAccountLockSeconds: number;
+  /** The longest such lock, in seconds. */
+  readonly rateLimitAccountLockMaxSeconds: number;
+  /** How long an account's failed passwords are counted, from the first of them, in seconds. */
+  readonly rateLimitAccountWindowSeconds: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -527,6 +537,12 @@ export const VARIABLES = {
     parse: integer(1, 3650),
     doc: 'Age in days after which a new token signing key takes over (the old `kid` verifies until its tokens expire)',
   },
+  SIGNING_KEY_CACHE_SECONDS: {
+    key: 'signingKeyCacheSeconds',
+    default: '60',
+    parse: integer(1, 3600),
+    doc: 'How long each process reuses its list of signing keys, and the JWKS served from it, before reading it again; a rotation by this process shows at once, one by another process within this time',
+  },
   SIGN_IN_CODE_LENGTH: { key: 'signInCodeLength', default: '6', parse: integer(6, 8), doc: 'Digits in an emailed sign-in code (6–8)' },
   SIGN_IN_CODE_TTL_SECONDS: {
     key: 'signInCodeTtlSeconds',
@@ -595,6 +611,30 @@ export const VARIABLES = {
     default: '3',
     parse: integer(1, 1000),
     doc: 'Code resends per challenge per window',
+  },
+  RATE_LIMIT_ACCOUNT_FAILURES: {
+    key: 'rateLimitAccountFailures',
+    default: '10',
+    parse: integer(1, 1_000_000),
+    doc: 'Failed passwords on one account, across every IP address, after which it is locked for sign-ins from IP addresses and devices it has not verified (a remembered IP address and device is never locked out by them)',
+  },
+  RATE_LIMIT_ACCOUNT_LOCK_SECONDS: {
+    key: 'rateLimitAccountLockSeconds',
+    default: '60',
+    parse: integer(1, 86_400),
+    doc: 'The first account lock in seconds; each further failure after it doubles the lock',
+  },
+  RATE_LIMIT_ACCOUNT_LOCK_MAX_SECONDS: {
+    key: 'rateLimitAccountLockMaxSeconds',
+    default: '3600',
+    parse: integer(1, 604_800),
+    doc: 'The longest account lock in seconds (1 hour)',
+  },
+  RATE_LIMIT_ACCOUNT_WINDOW_SECONDS: {
+    key: 'rateLimitAccountWindowSeconds',
+    default: '86400',
+    parse: integer(1, 2_592_000),
+    doc: "How long an account's failed passwords are counted, from the first of them, in seconds (1 day); a correct password clears them",
   },
 } satisfies { [name: string]: Variable<keyof Config> };
 

@@ -94,22 +94,51 @@ export interface ErrorLogger {
 }
 
 /**
- * What may be logged of an unexpected error: its class, a driver's SQLSTATE and
- * constraint, and where it was thrown. Never the message of a database error (drizzle
- * puts the SQL and parameters there) nor the whole stack.
+ * Error classes whose message is written for people and never holds a query, a parameter
+ * or a secret: our coded errors (their message goes to clients anyway) and any class that
+ * declares itself safe with {@link SAFE_MESSAGE}. Every other message stays out of the log:
+ * drizzle puts the SQL and its parameters in its own, a server error names the value it
+ * refused, and Node's argument errors quote what they were given.
+ */
+export const SAFE_MESSAGE: unique symbol = Symbol.for('strongroom.safeMessage');
+
+const hasSafeMessage = (e: Error) => e instanceof StrongroomError || (e as { [SAFE_MESSAGE]?: unknown })[SAFE_MESSAGE] === true;
+
+/** Node's and libuv's error codes (ECONNRESET, ERR_INVALID_URL…): a fixed vocabulary, safe to log. */
+const NODE_CODE = /^(E[A-Z0-9]{2,31}|ERR_[A-Z0-9_]{1,60})$/;
+
+/** An error's class: drizzle's errors keep the name `Error`, so the constructor's name is asked first. */
+const className = (e: Error) => (e.constructor.name && e.constructor.name !== 'Error' ? e.constructor.name : e.name || 'Error');
+
+/** How many causes are described at most. */
+const MAX_CHAIN = 5;
+
+/**
+ * What may be logged of an unexpected error: the classes along its cause chain, the
+ * SQLSTATE, constraint and table of a PostgreSQL server error (found by `postgresError`),
+ * Node's error code (ECONNRESET…), where it was thrown, and a message only from a class
+ * known to be safe ({@link SAFE_MESSAGE}). Never the message of anything else (a dropped
+ * connection surfaces as drizzle's `Failed query: … params: …`) nor the whole stack.
  */
 export function describeForLog(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { errorType: typeof err };
   const chain: Error[] = [];
-  for (let e: unknown = err; e instanceof Error && chain.length < 5; e = e.cause) chain.push(e);
+  for (let e: unknown = err; e instanceof Error && chain.length < MAX_CHAIN; e = e.cause) chain.push(e);
   const db = postgresError(err);
+  const nodeCode = chain
+    .filter((e) => e !== db)
+    .map((e) => (e as { code?: unknown }).code)
+    .find((c): c is string => typeof c === 'string' && NODE_CODE.test(c));
+  const safe = chain.find(hasSafeMessage);
   const frame = err.stack
     ?.split('\n')
     .find((l) => l.trim().startsWith('at '))
     ?.trim();
   return {
-    errorType: chain.map((e) => e.name || e.constructor.name).join(' <- '),
-    ...(db ? { sqlState: db.code, constraint: db.constraint, table: db.table } : { errorMessage: err.message.slice(0, 200) }),
+    errorType: chain.map(className).join(' <- '),
+    ...(db ? { sqlState: db.code, constraint: db.constraint, table: db.table } : {}),
+    ...(nodeCode ? { errorCode: nodeCode } : {}),
+    ...(safe ? { errorMessage: safe.message.slice(0, 200) } : {}),
     ...(frame ? { thrownAt: frame.replace(/^at /, '') } : {}),
   };
 }

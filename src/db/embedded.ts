@@ -10,6 +10,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { PoolConfig } from 'pg';
 import { ensurePrivateDir, repairPrivateTree, writePrivateFile } from '../fs/private.ts';
+import { serializeBatches } from './pglite-queue.ts';
 
 export interface EmbeddedPostgres {
   /** Connection settings for `pg` (plain data; safe to hand to a worker thread). */
@@ -68,6 +69,7 @@ export async function startEmbeddedPostgres(dataDir: string | undefined, maxConn
   const socketDir = await mkdtemp(path.join(os.tmpdir(), 'sr-'));
   const port = 5432;
   const server = new PGLiteSocketServer({ db, path: path.join(socketDir, `.s.PGSQL.${port}`), maxConnections });
+  serializeBatches(server, db);
   await server.start();
   let closed = false;
   return {

@@ -19,13 +19,13 @@ export type Scalars = {
 /** A security event from the audit log. */
 export type AuditEvent = {
   __typename?: 'AuditEvent';
-  /** Further facts as JSON (reason, channel, attempts left…); never codes, passwords or tokens. */
+  /** Further facts as JSON (reason, channel, attempts left, lockedForSeconds…); never codes, passwords, tokens or device ids. */
   detail: Scalars['String']['output'];
-  /** The device identifier the client sent. */
-  deviceId: Maybe<Scalars['String']['output']>;
+  /** The label the client gave the device (for example 'Firefox on Linux'), when any. The device id itself is never stored or shown. */
+  deviceLabel: Maybe<Scalars['String']['output']>;
   /** The email given or concerned, when any. */
   email: Maybe<Scalars['String']['output']>;
-  /** What happened: SIGN_IN_SUCCEEDED, SIGN_IN_FAILED, CHALLENGE_ISSUED, CHALLENGE_VERIFIED, CHALLENGE_FAILED, CHALLENGE_EXPIRED, TOTP_ENROLLED, RECOVERY_CODE_USED, REFRESH_REUSE_DETECTED, SIGNED_OUT or USER_CREATED. */
+  /** What happened: SIGN_IN_SUCCEEDED, SIGN_IN_FAILED, CHALLENGE_ISSUED, CHALLENGE_VERIFIED, CHALLENGE_FAILED, CHALLENGE_EXPIRED, TOTP_ENROLLED, RECOVERY_CODE_USED, RECOVERY_CODES_REGENERATED, EMAIL_CODES_DISABLED, EMAIL_CODES_ENABLED, REFRESH_REUSE_DETECTED, SIGNED_OUT or USER_CREATED. */
   event: Scalars['String']['output'];
   /** Position in the log (increasing). */
   id: Scalars['ID']['output'];
@@ -81,6 +81,8 @@ export type ChallengeReason =
 export type CodeDelivery =
   /** The mail server could not be reached; call resendSignInCode in a moment. */
   | 'FAILED'
+  /** No code is mailed: the user turned email codes off. Answer with the authenticator app or a recovery code. */
+  | 'NOT_SENT'
   /** Handed to the mail server (or written to the outbox). */
   | 'SENT';
 
@@ -136,34 +138,57 @@ export type HealthStatus =
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Finishes enrolment with a code from the app; returns 10 recovery codes, shown only this once. */
+  /**
+   * Finishes enrolment with a code from the app; returns 10 new recovery codes (the old ones stop
+   * working), shown only this once. Same second step as enrollTotp. Mails the account a security notice.
+   */
   confirmTotp: Array<Scalars['String']['output']>;
   /** Creates an account. Admins only, after the second step. */
   createUser: User;
-  /** Starts enrolling an authenticator app; needs a second step within the last 15 minutes. */
+  /**
+   * Starts enrolling an authenticator app, or replacing the enrolled one. Needs a second step
+   * within the last 15 minutes with the strongest factor the user has: once an app is enrolled,
+   * its code or a recovery code (a mailed code alone is SECOND_FACTOR_REQUIRED with
+   * `extensions.channels`). Lost the app? Step up with a recovery code, then enrol a new one.
+   */
   enrollTotp: TotpEnrollment;
   /** Spends a refresh token and returns new tokens. A refresh token used twice revokes its session. */
   refreshSession: AuthTokens;
-  /** Mails a new code for a pending challenge (the old one stops working). Rate-limited per challenge. */
+  /**
+   * Replaces every recovery code with 10 new ones, shown only this once. Needs an authenticator
+   * app, and a second step with it or a recovery code within the last 15 minutes. Mails the account a security notice.
+   */
+  regenerateRecoveryCodes: Array<Scalars['String']['output']>;
+  /** Mails a new code for a pending challenge (the old one stops working), and the new-sign-in notice if it had not gone out. With email codes off, only the notice (delivery NOT_SENT). Rate-limited per challenge. */
   resendSignInCode: SignInChallenge;
+  /**
+   * Turns mailed sign-in codes off (only with an authenticator app: challenges then offer TOTP
+   * and recovery codes, and no code is mailed; the new-sign-in notice still is) or back on.
+   * Needs a second step with the authenticator or a recovery code within the last 15 minutes.
+   * Mails the account a security notice when it changes.
+   */
+  setEmailCodes: User;
   /**
    * Checks the password. From a verified IP address and device, returns tokens at once;
    * otherwise returns a challenge (and mails a code and a new-sign-in notice) plus an access
    * token that is not yet second-factor verified. A wrong email and a wrong password fail
-   * alike (UNAUTHENTICATED). Rate-limited per email and IP, and per IP (RATE_LIMITED).
+   * alike (UNAUTHENTICATED). Rate-limited (RATE_LIMITED with retryAfter) per email and IP, per
+   * IP, and per account across IPs with a lock that doubles with each further failure; a
+   * remembered IP address and device has its own limit instead, which others' failures do not fill.
    */
   signIn: SignInPayload;
   /** Ends the current session: its refresh token and access tokens stop working. */
   signOut: Scalars['Boolean']['output'];
   /** Creates an account for yourself; only when SIGNUP_ENABLED is true (else FORBIDDEN). */
   signUp: User;
-  /** Starts a second step for the current session, to satisfy `@twoFactor(maxAge:)`; answer it with verifySignIn. */
+  /** Starts a second step for the current session, to satisfy `@twoFactor(maxAge:)` (or a SECOND_FACTOR_REQUIRED naming `extensions.channels`: answer with one of those); answer it with verifySignIn. */
   startStepUp: SignInChallenge;
   /**
    * Answers a challenge with the emailed code, a TOTP code or a recovery code. Returns
    * second-factor-verified tokens; with `rememberDevice` the IP address and device are not
    * challenged again for REMEMBER_DEVICE_DAYS. A wrong code is INVALID_CODE with
-   * `attemptsLeft`; an expired, used or dead challenge is CHALLENGE_EXPIRED.
+   * `attemptsLeft`; an expired, used or dead challenge is CHALLENGE_EXPIRED, and so is one
+   * whose session has been signed out (nothing is remembered then).
    */
   verifySignIn: AuthTokens;
 };
@@ -186,6 +211,11 @@ export type MutationRefreshSessionArgs = {
 
 export type MutationResendSignInCodeArgs = {
   challengeId: Scalars['ID']['input'];
+};
+
+
+export type MutationSetEmailCodesArgs = {
+  enabled: Scalars['Boolean']['input'];
 };
 
 
@@ -339,12 +369,16 @@ export type User = {
   disabled: Scalars['Boolean']['output'];
   /** Email address; unique regardless of case. Sign-in codes and notices go here. */
   email: Scalars['String']['output'];
+  /** Whether challenges mail a code. Always true without an authenticator app; with one, setEmailCodes turns it off. */
+  emailCodesEnabled: Scalars['Boolean']['output'];
   /** Stable identifier. */
   id: Scalars['ID']['output'];
   /** Unused recovery codes left. Needs the second step. */
   recoveryCodesRemaining: Scalars['Int']['output'];
   /** What the user may do. */
   role: Role;
+  /** How a challenge can be answered now: EMAIL (when email codes are on), TOTP (with an authenticator app), RECOVERY_CODE (while unused ones are left). Needs the second step. */
+  secondFactorChannels: Array<SecondFactorChannel>;
   /** Whether an authenticator app is enrolled (then TOTP codes answer challenges). */
   totpEnabled: Scalars['Boolean']['output'];
   /** Display name; unique regardless of case. */
@@ -498,7 +532,7 @@ export type TwoFactorDirectiveResolver<Result, Parent, ContextType = Context, Ar
 
 export type AuditEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditEvent'] = ResolversParentTypes['AuditEvent']> = {
   detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  deviceId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  deviceLabel?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   event?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -546,7 +580,9 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
   enrollTotp?: Resolver<ResolversTypes['TotpEnrollment'], ParentType, ContextType>;
   refreshSession?: Resolver<ResolversTypes['AuthTokens'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
+  regenerateRecoveryCodes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   resendSignInCode?: Resolver<ResolversTypes['SignInChallenge'], ParentType, ContextType, RequireFields<MutationResendSignInCodeArgs, 'challengeId'>>;
+  setEmailCodes?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetEmailCodesArgs, 'enabled'>>;
   signIn?: Resolver<ResolversTypes['SignInPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'deviceId' | 'email' | 'password'>>;
   signOut?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   signUp?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'email' | 'password' | 'username'>>;
@@ -596,9 +632,11 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   disabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  emailCodesEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   recoveryCodesRemaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  secondFactorChannels?: Resolver<Array<ResolversTypes['SecondFactorChannel']>, ParentType, ContextType>;
   totpEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };

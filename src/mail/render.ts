@@ -19,6 +19,7 @@ function template(name: string) {
 const TEMPLATES = {
   signInCode: template('sign-in-code'),
   newSignIn: template('new-sign-in'),
+  securityNotice: template('security-notice'),
 };
 
 export interface SignInCodeMail {
@@ -26,6 +27,7 @@ export interface SignInCodeMail {
   readonly code: string;
   readonly minutes: number;
   readonly ip: string;
+  /** The device's label, never its id. */
   readonly device: string;
 }
 
@@ -37,6 +39,7 @@ export function signInCodeMail(m: SignInCodeMail): Mail {
 export interface NewSignInMail {
   readonly to: string;
   readonly ip: string;
+  /** The device's label, never its id. */
   readonly device: string;
   readonly reason: string;
   readonly at: string;
@@ -45,4 +48,22 @@ export interface NewSignInMail {
 export function newSignInMail(m: NewSignInMail): Mail {
   const t = TEMPLATES.newSignIn;
   return { to: m.to, subject: `New sign-in from ${m.ip}, device ${m.device}`, html: t.html(m), text: t.text(m) };
+}
+
+/** A change to how the account signs in, told to its owner. */
+export interface SecurityNoticeMail {
+  readonly to: string;
+  /** What changed, as a subject line: "Your authenticator app was replaced". */
+  readonly change: string;
+  /** What it means for the owner: "Codes from the old app no longer work." */
+  readonly consequence: string;
+  readonly ip: string;
+  /** The device's label, never its id. */
+  readonly device: string;
+  readonly at: string;
+}
+
+export function securityNoticeMail(m: SecurityNoticeMail): Mail {
+  const t = TEMPLATES.securityNotice;
+  return { to: m.to, subject: `Security notice: ${m.change}`, html: t.html(m), text: t.text(m) };
 }

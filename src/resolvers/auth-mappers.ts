@@ -1,7 +1,7 @@
 /** Service results → GraphQL shapes shared by several auth resolvers. */
 import type { AuthTokens, SignInChallenge } from '../generated/graphql.ts';
 import type { Tokens } from '../services/auth/sessions.ts';
-import type { ChallengeView } from '../services/auth/sign-in.ts';
+import type { ChallengeView } from '../services/auth/second-step.ts';
 
 export const toAuthTokens = (t: Tokens): AuthTokens => ({
   accessToken: t.accessToken,

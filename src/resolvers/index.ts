@@ -5,7 +5,9 @@ import { confirmTotp } from './Mutation/confirmTotp.ts';
 import { createUser } from './Mutation/createUser.ts';
 import { enrollTotp } from './Mutation/enrollTotp.ts';
 import { refreshSession } from './Mutation/refreshSession.ts';
+import { regenerateRecoveryCodes } from './Mutation/regenerateRecoveryCodes.ts';
 import { resendSignInCode } from './Mutation/resendSignInCode.ts';
+import { setEmailCodes } from './Mutation/setEmailCodes.ts';
 import { signIn } from './Mutation/signIn.ts';
 import { signOut } from './Mutation/signOut.ts';
 import { signUp } from './Mutation/signUp.ts';
@@ -16,10 +18,24 @@ import { health } from './Query/health.ts';
 import { me } from './Query/me.ts';
 import { systemSelfTest } from './Query/systemSelfTest.ts';
 import { recoveryCodesRemaining } from './User/recoveryCodesRemaining.ts';
+import { secondFactorChannels } from './User/secondFactorChannels.ts';
 
 export const resolvers: Resolvers = {
   DateTime,
   Query: { health, me, auditLog, systemSelfTest },
-  Mutation: { signIn, verifySignIn, resendSignInCode, startStepUp, refreshSession, signOut, signUp, createUser, enrollTotp, confirmTotp },
-  User: { recoveryCodesRemaining },
+  Mutation: {
+    signIn,
+    verifySignIn,
+    resendSignInCode,
+    startStepUp,
+    refreshSession,
+    signOut,
+    signUp,
+    createUser,
+    enrollTotp,
+    confirmTotp,
+    regenerateRecoveryCodes,
+    setEmailCodes,
+  },
+  User: { recoveryCodesRemaining, secondFactorChannels },
 };

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { ANONYMOUS } from '../../src/services/auth/caller.ts';
+import { systemCaller } from '../../src/services/auth/caller.ts';
 import type { UserView } from '../../src/services/auth/index.ts';
 import type { Role } from '../../src/services/auth/tokens.ts';
 import type { GqlResponse, TestServer } from './server.ts';
@@ -34,7 +34,7 @@ export function aUser(s: TestServer) {
       return builder;
     },
     async create(): Promise<TestUser> {
-      const user = await s.server.services.auth.createUser(ANONYMOUS, { email, username: `user-${id}`, password, role }, '127.0.0.1');
+      const user = await s.server.services.auth.createUser(systemCaller('test builder'), { email, username: `user-${id}`, password, role }, '127.0.0.1');
       return { ...user, password };
     },
   };

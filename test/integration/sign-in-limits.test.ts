@@ -105,6 +105,10 @@ describe('rate limits, timing and password upgrades', () => {
       signInPerIp: 100,
       verifyPerUser: 100,
       resendPerChallenge: 100,
+      accountFailures: 100,
+      accountLockSeconds: 60,
+      accountLockMaxSeconds: 3600,
+      accountWindowSeconds: 86_400,
       redisUrl: 'redis://127.0.0.1:6379',
       keyPrefix: `strongroom-test-${randomUUID()}`,
     };

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseConfig } from '../../src/config.ts';
+import { hashPassword } from '../../src/crypto/passwords.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { createUserStore } from '../../src/services/auth/users.ts';
 import { startProcess } from '../helpers/process.ts';
@@ -20,7 +21,8 @@ async function aUserInSuiteDatabase(): Promise<{ email: string; password: string
   try {
     const id = randomUUID().slice(0, 8);
     const user = { email: `shutdown-${id}@example.test`, password: `correct horse ${id}` };
-    await createUserStore(auth.db, { iterations: config.passwordIterations }).create({ ...user, username: `shutdown-${id}`, role: 'USER' });
+    const passwordHash = await hashPassword(user.password, { iterations: config.passwordIterations });
+    await createUserStore(auth.db, () => new Date()).insert({ email: user.email, username: `shutdown-${id}`, role: 'USER', passwordHash });
     return user;
   } finally {
     await auth.pool.end();

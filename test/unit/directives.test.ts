@@ -38,6 +38,7 @@ const user = (over: Partial<Extract<Caller, { kind: 'user' }>> = {}): Caller => 
   role: 'USER',
   sessionId: 's',
   secondFactorAt: null,
+  secondFactorChannel: null,
   checkedAt: at,
   ...over,
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { GraphQLError } from 'graphql';
-import { BadUserInputError, ERROR_CODES, maskError, StrongroomError } from '../../src/errors.ts';
+import { BadUserInputError, describeForLog, ERROR_CODES, maskError, SAFE_MESSAGE, StrongroomError } from '../../src/errors.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -57,5 +57,42 @@ describe('error masking', () => {
   test('the README documents every error code', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const code of Object.keys(ERROR_CODES)) assert.match(readme, new RegExp(`\\| \`${code}\` \\|`), `${code} missing from README`);
+  });
+});
+
+describe('what an unexpected error leaves in the log', () => {
+  const dropped = () => {
+    const cause = new Error('Connection terminated unexpectedly');
+    const query = new Error('Failed query: select "id" from "auth"."users" where lower("email") = lower($1)\nparams: alice@example.com', { cause });
+    query.name = 'DrizzleQueryError';
+    return query;
+  };
+
+  test('a failed query whose cause is not a PostgreSQL server error is logged by class, without its SQL or parameters', () => {
+    const logged = describeForLog(dropped());
+    assert.equal(logged.errorType, 'DrizzleQueryError <- Error');
+    assert.equal(logged.errorMessage, undefined);
+    assert.doesNotMatch(JSON.stringify(logged), /alice@example\.com|Failed query|select/);
+  });
+
+  test("Node's error code is logged (ECONNRESET), and a PostgreSQL error's SQLSTATE and constraint", () => {
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });
+    const query = new Error('Failed query: insert … params: alice@example.com', { cause: reset });
+    assert.equal(describeForLog(query).errorCode, 'ECONNRESET');
+    assert.doesNotMatch(JSON.stringify(describeForLog(query)), /alice/);
+    const pg = Object.assign(new Error('invalid input syntax for type uuid: "alice@example.com"'), { code: '22P02', severity: 'ERROR' });
+    const logged = describeForLog(new Error('Failed query: … params: alice@example.com', { cause: pg }));
+    assert.equal(logged.sqlState, '22P02');
+    assert.equal(logged.errorCode, undefined, 'a SQLSTATE is not mistaken for a Node code');
+    assert.doesNotMatch(JSON.stringify(logged), /alice/, 'not even the server message, which quotes the value it refused');
+  });
+
+  test('only classes known to be safe have their message logged', () => {
+    assert.equal(describeForLog(new StrongroomError('TIMEOUT', 'Took too long.')).errorMessage, 'Took too long.');
+    class Declared extends Error {
+      readonly [SAFE_MESSAGE] = true;
+    }
+    assert.equal(describeForLog(new Error('wrapper', { cause: new Declared('the folder is in use') })).errorMessage, 'the folder is in use');
+    assert.equal(describeForLog(new TypeError('The "path" argument must be of type string. Received alice@example.com')).errorMessage, undefined);
   });
 });

@@ -26,6 +26,8 @@ export const users = auth.table(
     totpPendingSecret: text('totp_pending_secret'),
     /** Last TOTP time step accepted: a code is never accepted twice (RFC 6238 §5.2). */
     totpLastStep: bigint('totp_last_step', { mode: 'number' }),
+    /** Whether challenges mail a code; only a user with TOTP may turn it off. */
+    emailCodesEnabled: boolean('email_codes_enabled').notNull().default(true),
     createdAt: at('created_at').notNull().defaultNow(),
     updatedAt: at('updated_at').notNull().defaultNow(),
   },
@@ -42,7 +44,9 @@ export const knownOrigins = auth.table(
       .references(() => users.id, { onDelete: 'cascade' }),
     /** `IP` or `DEVICE`. */
     kind: text('kind').notNull(),
+    /** The IP address, or the device's hash (`deviceIdHash`: the device id itself is never stored). */
     value: text('value').notNull(),
+    /** The device's label as the client gave it, shown in mail and the audit log. */
     label: text('label'),
     firstSeenAt: at('first_seen_at').notNull().defaultNow(),
     lastSeenAt: at('last_seen_at').notNull().defaultNow(),
@@ -61,9 +65,12 @@ export const sessions = auth.table(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     ip: text('ip').notNull(),
+    /** The device's hash (`deviceIdHash`), never the id. */
     deviceId: text('device_id').notNull(),
     /** When the session last passed the second step; null until it has. */
     secondFactorAt: at('second_factor_at'),
+    /** How it last passed it: `EMAIL`, `TOTP`, `RECOVERY_CODE`, or `REMEMBERED` (a remembered IP and device). */
+    secondFactorChannel: text('second_factor_channel'),
     createdAt: at('created_at').notNull().defaultNow(),
     expiresAt: at('expires_at').notNull(),
     revokedAt: at('revoked_at'),
@@ -102,11 +109,12 @@ export const challenges = auth.table(
     /** `NEW_IP`, `NEW_DEVICE` or `STEP_UP`. */
     reason: text('reason').notNull(),
     ip: text('ip').notNull(),
+    /** The device's hash (`deviceIdHash`), never the id. */
     deviceId: text('device_id').notNull(),
     deviceLabel: text('device_label'),
     /** SHA-256 of challenge id and emailed code; replaced on resend. */
     codeHash: text('code_hash').notNull(),
-    /** `SENT` or `FAILED`: whether the last code mail reached the mail server. */
+    /** `SENT` or `FAILED`: whether the last code mail reached the mail server; `NOT_SENT` when email codes are off. */
     delivery: text('delivery').notNull(),
     /** Whether the new-sign-in notice reached the mail server (retried on resend). */
     noticeSent: boolean('notice_sent').notNull().default(false),
@@ -159,7 +167,10 @@ export const auditLog = auth.table(
     userId: uuid('user_id'),
     email: text('email'),
     ip: text('ip'),
+    /** The device's hash (`deviceIdHash`), for telling events of one device apart; never shown. */
     deviceId: text('device_id'),
+    /** The device's label as the client gave it: what admins see. */
+    deviceLabel: text('device_label'),
     detail: jsonb('detail').notNull().default({}),
   },
   (t) => [index('audit_log_user_idx').on(t.userId)],

@@ -1,8 +1,8 @@
-/** The security audit log in the auth database: append, and page through newest first. */
+/** The security audit log in the auth database: append (over a flow's executor), and page through newest first. */
 import { desc, lt } from 'drizzle-orm';
-import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
-import { BadUserInputError } from '../../errors.ts';
 import { auditLog } from '../../db/schema/auth.ts';
+import { BadUserInputError } from '../../errors.ts';
+import type { Executor } from './executor.ts';
 
 /** Every event the log records. */
 export const AUDIT_EVENTS = [
@@ -14,6 +14,9 @@ export const AUDIT_EVENTS = [
   'CHALLENGE_EXPIRED',
   'TOTP_ENROLLED',
   'RECOVERY_CODE_USED',
+  'RECOVERY_CODES_REGENERATED',
+  'EMAIL_CODES_DISABLED',
+  'EMAIL_CODES_ENABLED',
   'REFRESH_REUSE_DETECTED',
   'SIGNED_OUT',
   'USER_CREATED',
@@ -25,14 +28,23 @@ export interface AuditEntry {
   readonly userId?: string | null;
   readonly email?: string | null;
   readonly ip?: string | null;
-  readonly deviceId?: string | null;
-  /** Plain facts (reason, channel…); never a code, password or token. */
+  /** The device's hash (`deviceIdHash`), never the id: it tells one device's events apart and is never shown. */
+  readonly deviceHash?: string | null;
+  /** The device's label as the client gave it: what admins see. */
+  readonly deviceLabel?: string | null;
+  /** Plain facts (reason, channel…); never a code, password, token or device id. */
   readonly detail?: Record<string, unknown>;
 }
 
-export interface AuditRecord extends Required<Omit<AuditEntry, 'detail'>> {
+/** An event as admins read it: the device by its label only. */
+export interface AuditRecord {
   readonly id: number;
   readonly occurredAt: Date;
+  readonly event: AuditEventKind;
+  readonly userId: string | null;
+  readonly email: string | null;
+  readonly ip: string | null;
+  readonly deviceLabel: string | null;
   readonly detail: Record<string, unknown>;
 }
 
@@ -42,41 +54,53 @@ export interface AuditPage {
   readonly endCursor: string | null;
 }
 
-export interface AuditLog {
-  record(entry: AuditEntry): Promise<void>;
-  /** Newest first; `after` is the `endCursor` of the previous page. */
-  page(first: number, after: string | null): Promise<AuditPage>;
-}
-
 /** Largest page `auditLog(first:)` serves. */
 export const AUDIT_PAGE_MAX = 200;
 
-const encodeCursor = (id: number) => Buffer.from(`audit:${id}`).toString('base64url');
+/** Longest cursor looked at: ours are ~20 characters. */
+const CURSOR_MAX = 64;
+
+export const encodeCursor = (id: number) => Buffer.from(`audit:${id}`).toString('base64url');
+
+/** The id inside a cursor; BAD_USER_INPUT unless it is one of ours holding a safe integer (ids are bigint, read as numbers). */
 function decodeCursor(cursor: string): number {
-  const m = /^audit:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw new BadUserInputError('This cursor did not come from auditLog.', 'after');
-  return Number(m[1]);
+  const m = cursor.length <= CURSOR_MAX ? /^audit:(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
+  const id = m ? Number(m[1]) : Number.NaN;
+  if (!Number.isSafeInteger(id) || id < 1) throw new BadUserInputError('This cursor did not come from auditLog.', 'after');
+  return id;
 }
 
-export function createAuditLog(db: NodePgDatabase, now: () => Date): AuditLog {
+export function createAuditStore(ex: Executor, now: () => Date) {
   return {
-    async record(entry) {
-      await db.insert(auditLog).values({
+    async record(entry: AuditEntry): Promise<void> {
+      await ex.insert(auditLog).values({
         occurredAt: now(),
         event: entry.event,
         userId: entry.userId ?? null,
         email: entry.email ?? null,
         ip: entry.ip ?? null,
-        deviceId: entry.deviceId ?? null,
+        deviceId: entry.deviceHash ?? null,
+        deviceLabel: entry.deviceLabel ?? null,
         detail: entry.detail ?? {},
       });
     },
-    async page(first, after) {
+
+    /** Newest first; `after` is the `endCursor` of the previous page. */
+    async page(first: number, after: string | null): Promise<AuditPage> {
       if (!Number.isInteger(first) || first < 1 || first > AUDIT_PAGE_MAX) {
         throw new BadUserInputError(`first must be between 1 and ${AUDIT_PAGE_MAX}.`, 'first');
       }
-      const rows = await db
-        .select()
+      const rows = await ex
+        .select({
+          id: auditLog.id,
+          occurredAt: auditLog.occurredAt,
+          event: auditLog.event,
+          userId: auditLog.userId,
+          email: auditLog.email,
+          ip: auditLog.ip,
+          deviceLabel: auditLog.deviceLabel,
+          detail: auditLog.detail,
+        })
         .from(auditLog)
         .where(after === null ? undefined : lt(auditLog.id, decodeCursor(after)))
         .orderBy(desc(auditLog.id))
@@ -87,3 +111,5 @@ export function createAuditLog(db: NodePgDatabase, now: () => Date): AuditLog {
     },
   };
 }
+
+export type AuditStore = ReturnType<typeof createAuditStore>;

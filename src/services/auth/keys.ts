@@ -34,6 +34,8 @@ export interface KeyStore {
 export interface KeyStoreOptions {
   readonly rotationDays: number;
   readonly accessTokenTtlSeconds: number;
+  /** How long the key list read from the database is trusted (another process's rotation shows within this). */
+  readonly cacheSeconds: number;
   readonly now: () => Date;
 }
 
@@ -45,16 +47,16 @@ interface Row {
   retiredAt: Date | null;
 }
 
-/** How long the key list is trusted before it is re-read (other processes may have rotated). */
-const CACHE_MS = 60_000;
 /** An unknown `kid` re-reads the list at most this often, so forged kids cannot flood the database. */
 const MISS_RELOAD_MS = 5_000;
 
 export function createKeyStore(db: NodePgDatabase, options: KeyStoreOptions): KeyStore {
   const { now } = options;
   let rows: Row[] = [];
-  let loadedAt = -Infinity;
-  let missReloadAt = -Infinity;
+  /** The clock's time of the last read; the injected clock, so tests move it rather than wait. */
+  let loadedAt = Number.NEGATIVE_INFINITY;
+  let loading: Promise<Row[]> | undefined;
+  let missReloadAt = Number.NEGATIVE_INFINITY;
   const imported = new Map<string, Promise<CryptoKey>>();
 
   const importKey = (jwk: JWK | string, cacheKey: string) => {
@@ -66,16 +68,30 @@ export function createKeyStore(db: NodePgDatabase, options: KeyStoreOptions): Ke
     return key;
   };
 
-  /** Keys still valid for verification: never retired, or retired less than one token lifetime ago. */
-  const live = (at: Date) => {
-    const cutoff = new Date(at.getTime() - options.accessTokenTtlSeconds * 1000);
-    return or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, cutoff));
-  };
+  /** Keys still valid for verification at `at`: never retired, or retired less than one token lifetime ago. */
+  const cutoff = (at: Date) => new Date(at.getTime() - options.accessTokenTtlSeconds * 1000);
+  const live = (at: Date) => or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, cutoff(at)));
+  const verifies = (row: Row, at: Date) => row.retiredAt === null || row.retiredAt.getTime() > cutoff(at).getTime();
 
-  async function load(): Promise<Row[]> {
-    rows = (await db.select().from(signingKeys).where(live(now())).orderBy(desc(signingKeys.createdAt))) as Row[];
-    loadedAt = performance.now();
-    return rows;
+  /** Reads the list; concurrent callers share one query. */
+  function load(): Promise<Row[]> {
+    loading ??= (async () => {
+      try {
+        const at = now();
+        rows = (await db.select().from(signingKeys).where(live(at)).orderBy(desc(signingKeys.createdAt))) as Row[];
+        loadedAt = at.getTime();
+        return rows;
+      } finally {
+        loading = undefined;
+      }
+    })();
+    return loading;
+  }
+
+  /** The cached list while it is younger than `cacheSeconds` (by the clock, either way), else a fresh read. */
+  function cached(): Promise<Row[]> | Row[] {
+    const age = now().getTime() - loadedAt;
+    return age >= 0 && age < options.cacheSeconds * 1000 ? rows : load();
   }
 
   async function create(): Promise<void> {
@@ -104,7 +120,7 @@ export function createKeyStore(db: NodePgDatabase, options: KeyStoreOptions): Ke
   const due = (row: Row | undefined) => row === undefined || now().getTime() - row.createdAt.getTime() >= options.rotationDays * 86_400_000;
 
   async function signingKey(): Promise<SigningKey> {
-    let list = performance.now() - loadedAt > CACHE_MS ? await load() : rows;
+    let list = await cached();
     if (due(current(list))) {
       list = await load(); // another process may have rotated already
       if (due(current(list))) {
@@ -125,14 +141,13 @@ export function createKeyStore(db: NodePgDatabase, options: KeyStoreOptions): Ke
         missReloadAt = performance.now();
         row = (await load()).find((r) => r.kid === kid);
       }
-      if (!row) return undefined;
-      const cutoff = now().getTime() - options.accessTokenTtlSeconds * 1000;
-      if (row.retiredAt !== null && row.retiredAt.getTime() <= cutoff) return undefined;
+      if (!row || !verifies(row, now())) return undefined;
       return importKey(row.publicJwk, `public:${row.kid}`);
     },
     async jwks() {
-      const list = await load();
-      return { keys: list.map((r) => r.publicJwk) };
+      // Served from the cache: a rotation here re-reads it at once, another process's shows within cacheSeconds.
+      const at = now();
+      return { keys: (await cached()).filter((r) => verifies(r, at)).map((r) => r.publicJwk) };
     },
     async rotate() {
       await create();

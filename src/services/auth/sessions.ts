@@ -2,13 +2,15 @@
  * Sessions and their refresh tokens. A refresh token is opaque (256 random bits), stored as
  * SHA-256 and rotated on every use; presenting a spent one means it was copied, so the
  * whole session is revoked (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
+ *
+ * The store runs on the executor it is built over (the database or a flow's transaction);
+ * {@link issueTokens} signs without touching the database.
  */
-import { and, eq, isNull } from 'drizzle-orm';
-import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { and, eq, gt, isNull } from 'drizzle-orm';
 import { refreshTokens, sessions, users } from '../../db/schema/auth.ts';
-import { UnauthenticatedError } from '../../errors.ts';
-import type { AuditLog } from './audit.ts';
-import { newRefreshToken, sha256, type Role, type TokenIssuer } from './tokens.ts';
+import type { SecondStepChannel } from './caller.ts';
+import type { Executor } from './executor.ts';
+import { newRefreshToken, sha256, type AccessTokenSigner, type Role } from './tokens.ts';
 
 export type SessionRow = typeof sessions.$inferSelect;
 
@@ -26,56 +28,77 @@ export interface SessionOptions {
   readonly now: () => Date;
 }
 
-export function createSessions(db: NodePgDatabase, tokens: TokenIssuer, audit: AuditLog, options: SessionOptions) {
+/** A session's second step: when, and how. */
+export interface SecondStep {
+  readonly at: Date;
+  readonly channel: SecondStepChannel;
+}
+
+/** An access token for `session` (and `refreshToken`, when one was made for it). */
+export async function issueTokens(signer: AccessTokenSigner, session: SessionRow, role: Role, refreshToken: string | null): Promise<Tokens> {
+  const access = await signer.sign({
+    userId: session.userId,
+    role,
+    sessionId: session.id,
+    secondFactorAt: session.secondFactorAt,
+    secondFactorChannel: (session.secondFactorChannel as SecondStepChannel | null) ?? null,
+  });
+  return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, secondFactorAt: session.secondFactorAt };
+}
+
+export function createSessionStore(ex: Executor, options: SessionOptions) {
   const { now } = options;
-
-  async function newRefresh(sessionId: string): Promise<string> {
-    const token = newRefreshToken();
-    await db.insert(refreshTokens).values({ sessionId, tokenHash: sha256(token), createdAt: now() });
-    return token;
-  }
-
-  async function revoke(sessionId: string, reason: string): Promise<void> {
-    await db
-      .update(sessions)
-      .set({ revokedAt: now(), revokedReason: reason })
-      .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
-  }
-
   return {
-    async create(userId: string, ip: string, deviceId: string, secondFactorAt: Date | null): Promise<SessionRow> {
+    async create(userId: string, ip: string, deviceHash: string, step: SecondStep | null): Promise<SessionRow> {
       const at = now();
-      const [row] = await db
+      const [row] = await ex
         .insert(sessions)
-        .values({ userId, ip, deviceId, secondFactorAt, createdAt: at, expiresAt: new Date(at.getTime() + options.sessionTtlDays * 86_400_000) })
+        .values({
+          userId,
+          ip,
+          deviceId: deviceHash,
+          secondFactorAt: step?.at ?? null,
+          secondFactorChannel: step?.channel ?? null,
+          createdAt: at,
+          expiresAt: new Date(at.getTime() + options.sessionTtlDays * 86_400_000),
+        })
         .returning();
       return row!;
     },
 
-    /** An access token for the session, and a refresh token when `withRefresh`. */
-    async issue(session: SessionRow, role: Role, withRefresh: boolean): Promise<Tokens> {
-      const access = await tokens.issueAccessToken({
-        userId: session.userId,
-        role,
-        sessionId: session.id,
-        secondFactorAt: session.secondFactorAt,
-      });
-      return {
-        accessToken: access.token,
-        accessTokenExpiresAt: access.expiresAt,
-        refreshToken: withRefresh ? await newRefresh(session.id) : null,
-        secondFactorAt: session.secondFactorAt,
-      };
+    /**
+     * The session, locked until the transaction ends, while it may still be used (not revoked,
+     * not expired); undefined otherwise. A sign-out waits for the lock, so it cannot slip
+     * between this check and the flow's writes.
+     */
+    async lockActive(sessionId: string): Promise<SessionRow | undefined> {
+      const [row] = await ex
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now())))
+        .limit(1)
+        .for('no key update');
+      return row;
     },
 
-    async markSecondFactor(sessionId: string, at: Date): Promise<SessionRow> {
-      const [row] = await db.update(sessions).set({ secondFactorAt: at }).where(eq(sessions.id, sessionId)).returning();
+    async markSecondFactor(sessionId: string, step: SecondStep): Promise<SessionRow> {
+      const [row] = await ex.update(sessions).set({ secondFactorAt: step.at, secondFactorChannel: step.channel }).where(eq(sessions.id, sessionId)).returning();
       return row!;
+    },
+
+    /** Ends the session; false when it had already ended. */
+    async revoke(sessionId: string, reason: string): Promise<boolean> {
+      const ended = await ex
+        .update(sessions)
+        .set({ revokedAt: now(), revokedReason: reason })
+        .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
+        .returning({ id: sessions.id });
+      return ended.length === 1;
     },
 
     /** Whether the session may still be used: not revoked, not expired, its user not disabled. */
     async isActive(sessionId: string): Promise<boolean> {
-      const [row] = await db
+      const [row] = await ex
         .select({ revokedAt: sessions.revokedAt, expiresAt: sessions.expiresAt, disabled: users.disabled })
         .from(sessions)
         .innerJoin(users, eq(users.id, sessions.userId))
@@ -84,38 +107,44 @@ export function createSessions(db: NodePgDatabase, tokens: TokenIssuer, audit: A
       return row !== undefined && row.revokedAt === null && !row.disabled && row.expiresAt.getTime() > now().getTime();
     },
 
-    /** Spends `refreshToken` and returns fresh tokens; a reused one revokes its session. */
-    async refresh(refreshToken: string, ip: string): Promise<Tokens> {
-      const hash = sha256(refreshToken);
-      const [spent] = await db
-        .update(refreshTokens)
-        .set({ spentAt: now() })
-        .where(and(eq(refreshTokens.tokenHash, hash), isNull(refreshTokens.spentAt)))
-        .returning({ sessionId: refreshTokens.sessionId });
-      if (!spent) {
-        const [reused] = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, hash)).limit(1);
-        if (reused) {
-          const [s] = await db.select().from(sessions).where(eq(sessions.id, reused.sessionId)).limit(1);
-          await revoke(reused.sessionId, 'REFRESH_REUSE');
-          await audit.record({ event: 'REFRESH_REUSE_DETECTED', userId: s?.userId, ip, detail: { sessionId: reused.sessionId } });
-          throw new UnauthenticatedError('This refresh token was already used; the session has been revoked. Sign in again.');
-        }
-        throw new UnauthenticatedError('This refresh token is not valid. Sign in again.');
-      }
-      const [row] = await db
+    /** The session with its user's role and state. */
+    async withUser(sessionId: string) {
+      const [row] = await ex
         .select({ session: sessions, role: users.role, disabled: users.disabled })
         .from(sessions)
         .innerJoin(users, eq(users.id, sessions.userId))
-        .where(eq(sessions.id, spent.sessionId))
+        .where(eq(sessions.id, sessionId))
         .limit(1);
-      if (!row || row.session.revokedAt !== null || row.disabled || row.session.expiresAt.getTime() <= now().getTime()) {
-        throw new UnauthenticatedError('This session has ended. Sign in again.');
-      }
-      return this.issue(row.session, row.role, true);
+      return row;
     },
 
-    revoke,
+    /** A new refresh token for the session (stored hashed); the token itself is returned once. */
+    async newRefreshToken(sessionId: string): Promise<string> {
+      const token = newRefreshToken();
+      await ex.insert(refreshTokens).values({ sessionId, tokenHash: sha256(token), createdAt: now() });
+      return token;
+    },
+
+    /** Spends an unspent refresh token; its session id, or undefined when it is unknown or spent. */
+    async spendRefreshToken(token: string): Promise<string | undefined> {
+      const [spent] = await ex
+        .update(refreshTokens)
+        .set({ spentAt: now() })
+        .where(and(eq(refreshTokens.tokenHash, sha256(token)), isNull(refreshTokens.spentAt)))
+        .returning({ sessionId: refreshTokens.sessionId });
+      return spent?.sessionId;
+    },
+
+    /** The session of a refresh token, spent or not. */
+    async sessionOfRefreshToken(token: string): Promise<string | undefined> {
+      const [row] = await ex
+        .select({ sessionId: refreshTokens.sessionId })
+        .from(refreshTokens)
+        .where(eq(refreshTokens.tokenHash, sha256(token)))
+        .limit(1);
+      return row?.sessionId;
+    },
   };
 }
 
-export type Sessions = ReturnType<typeof createSessions>;
+export type SessionStore = ReturnType<typeof createSessionStore>;

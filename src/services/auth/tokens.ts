@@ -2,13 +2,15 @@
  * Access tokens (signed JWTs, short-lived) and refresh tokens (opaque, stored hashed).
  *
  * Access token claims: `iss`, `aud`, `sub` (user id), `role`, `sid` (session id), `iat`,
- * `exp`, and `sfa` — when the session last passed the second step (seconds since the
- * epoch), absent before it has. Verification pins the algorithm, issuer and audience and
- * needs a known `kid`; nothing in the token's own header can widen what is accepted.
+ * `exp`, `sfa` — when the session last passed the second step (seconds since the epoch) —
+ * and `sfc`, how (`EMAIL`, `TOTP`, `RECOVERY_CODE` or `REMEMBERED`); both absent before it
+ * has. Verification pins the algorithm, issuer and audience and needs a known `kid`;
+ * nothing in the token's own header can widen what is accepted.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose';
-import type { KeyStore } from './keys.ts';
+import type { SecondStepChannel } from './caller.ts';
+import type { KeyStore, SigningKey } from './keys.ts';
 import { SIGNING_ALG } from './keys.ts';
 
 export type Role = 'USER' | 'ANALYST' | 'ADMIN';
@@ -20,8 +22,17 @@ export interface AccessClaims {
   readonly sessionId: string;
   /** When the session last passed the second step; null before it has. */
   readonly secondFactorAt: Date | null;
+  /** How it passed it; null before it has. */
+  readonly secondFactorChannel: SecondStepChannel | null;
   readonly expiresAt: Date;
 }
+
+/** Signs access tokens with a key fetched beforehand: no database work, so it may run inside a transaction. */
+export interface AccessTokenSigner {
+  sign(claims: Omit<AccessClaims, 'expiresAt'>): Promise<{ token: string; expiresAt: Date }>;
+}
+
+const CHANNELS: readonly SecondStepChannel[] = ['EMAIL', 'TOTP', 'RECOVERY_CODE', 'REMEMBERED'];
 
 export interface TokenOptions {
   readonly issuer: string;
@@ -41,22 +52,32 @@ export class InvalidTokenError extends Error {
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 export function createTokenIssuer(keys: KeyStore, options: TokenOptions) {
+  async function sign({ kid, key }: SigningKey, claims: Omit<AccessClaims, 'expiresAt'>): Promise<{ token: string; expiresAt: Date }> {
+    const issuedAt = seconds(options.now());
+    const exp = issuedAt + options.accessTokenTtlSeconds;
+    const payload: JWTPayload = { role: claims.role, sid: claims.sessionId };
+    if (claims.secondFactorAt) payload.sfa = seconds(claims.secondFactorAt);
+    if (claims.secondFactorAt && claims.secondFactorChannel) payload.sfc = claims.secondFactorChannel;
+    const token = await new SignJWT(payload)
+      .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'at+jwt' })
+      .setIssuer(options.issuer)
+      .setAudience(options.audience)
+      .setSubject(claims.userId)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(exp)
+      .sign(key);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
   return {
-    async issueAccessToken(claims: Omit<AccessClaims, 'expiresAt'>): Promise<{ token: string; expiresAt: Date }> {
-      const { kid, key } = await keys.signingKey();
-      const issuedAt = seconds(options.now());
-      const exp = issuedAt + options.accessTokenTtlSeconds;
-      const payload: JWTPayload = { role: claims.role, sid: claims.sessionId };
-      if (claims.secondFactorAt) payload.sfa = seconds(claims.secondFactorAt);
-      const token = await new SignJWT(payload)
-        .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'at+jwt' })
-        .setIssuer(options.issuer)
-        .setAudience(options.audience)
-        .setSubject(claims.userId)
-        .setIssuedAt(issuedAt)
-        .setExpirationTime(exp)
-        .sign(key);
-      return { token, expiresAt: new Date(exp * 1000) };
+    /**
+     * A signer holding the current signing key. Fetch it before opening a transaction: finding
+     * (or rotating) the key may query the database on another connection, which a transaction
+     * must never wait for (PGlite serves one transaction at a time; a pool may have one client).
+     */
+    async signer(): Promise<AccessTokenSigner> {
+      const key = await keys.signingKey();
+      return { sign: (claims) => sign(key, claims) };
     },
 
     /** Verifies an access token; throws {@link InvalidTokenError} with the reason. */
@@ -83,13 +104,15 @@ export function createTokenIssuer(keys: KeyStore, options: TokenOptions) {
         if (!ROLES.includes(role) || typeof payload.sid !== 'string' || typeof payload.sub !== 'string') {
           throw new InvalidTokenError('the token claims are malformed');
         }
-        const sfa = payload.sfa;
+        const { sfa, sfc } = payload;
         if (sfa !== undefined && typeof sfa !== 'number') throw new InvalidTokenError('the token claims are malformed');
+        if (sfc !== undefined && !CHANNELS.includes(sfc as SecondStepChannel)) throw new InvalidTokenError('the token claims are malformed');
         return {
           userId: payload.sub,
           role,
           sessionId: payload.sid,
           secondFactorAt: typeof sfa === 'number' ? new Date(sfa * 1000) : null,
+          secondFactorChannel: typeof sfa === 'number' && sfc !== undefined ? (sfc as SecondStepChannel) : null,
           expiresAt: new Date((payload.exp ?? 0) * 1000),
         };
       } catch (err) {
@@ -117,7 +140,7 @@ export function newRefreshToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** How refresh tokens, recovery codes and emailed codes are stored: SHA-256, hex. */
+/** How refresh tokens, recovery codes and emailed codes are stored: SHA-256, hex (the key store is to make these HMACs). */
 export function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }
