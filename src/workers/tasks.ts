@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type selfTest from './tasks/self-test.ts';
+import type weeklyStatistics from './tasks/weekly-statistics.ts';
 
 /** A task file and, at the type level only, its input and output. */
 export interface TaskDefinition<I = unknown, O = unknown> {
@@ -33,6 +34,7 @@ export function defineTask<F extends (input: any) => unknown>(url: URL): TaskDef
 /** Every heavy task Strongroom runs. Add report aggregation, PDF rendering and re-encryption here. */
 export const TASKS = {
   selfTest: defineTask<typeof selfTest>(new URL('./tasks/self-test.ts', import.meta.url)),
+  weeklyStatistics: defineTask<typeof weeklyStatistics>(new URL('./tasks/weekly-statistics.ts', import.meta.url)),
 } as const satisfies TaskRegistry;
 
 export type TaskKind = keyof typeof TASKS;
