@@ -68,6 +68,10 @@ export interface Config {
   readonly statisticsMaxRangeDays: number;
   /** Most applications, and most sources, one `weeklyStatistics` call may name. */
   readonly statisticsMaxFilterValues: number;
+  /** `weeklyStatistics` aggregations running in PostgreSQL at once. */
+  readonly statisticsMaxConcurrent: number;
+  /** `weeklyStatistics` calls that may wait for one of those slots; one more is refused with SERVER_BUSY. */
+  readonly statisticsMaxWaiting: number;
   /** Most expiring licences `licenceSummary` lists (it also says how many there are). */
   readonly licenceSummaryExpiringLimit: number;
 
@@ -380,6 +384,18 @@ export const VARIABLES = {
     default: '100',
     parse: integer(1, 10_000),
     doc: 'Most applications, and most sources, one `weeklyStatistics` call may name; more is `BAD_USER_INPUT`',
+  },
+  STATISTICS_MAX_CONCURRENT: {
+    key: 'statisticsMaxConcurrent',
+    default: () => String(Math.max(1, Math.floor(availableParallelism() / 2))),
+    parse: integer(1, 256),
+    doc: '`weeklyStatistics` aggregations running in PostgreSQL at once (default: half the CPUs, at least 1), so a burst of dashboards leaves the database cores for light queries; the rest wait in line',
+  },
+  STATISTICS_MAX_WAITING: {
+    key: 'statisticsMaxWaiting',
+    default: '64',
+    parse: integer(0, 100_000),
+    doc: '`weeklyStatistics` calls that may wait for an aggregation slot; the next is refused at once with `SERVER_BUSY`',
   },
   LICENCE_SUMMARY_EXPIRING_LIMIT: {
     key: 'licenceSummaryExpiringLimit',

@@ -76,6 +76,9 @@ export function createServices(deps: ServiceDeps): Services {
       maxRangeDays: config.statisticsMaxRangeDays,
       maxFilterValues: config.statisticsMaxFilterValues,
       expiringLimit: config.licenceSummaryExpiringLimit,
+      maxConcurrent: config.statisticsMaxConcurrent,
+      maxWaiting: config.statisticsMaxWaiting,
+      queryTimeoutMs: config.workerTaskTimeouts.weeklyStatistics ?? config.workerTaskTimeoutMs,
       now: deps.now ?? (() => new Date()),
     }),
   };

@@ -32,6 +32,9 @@ export function statisticsService(data: Database, overrides: { maxRangeDays?: nu
     maxRangeDays: overrides.maxRangeDays ?? 1827,
     maxFilterValues: 100,
     expiringLimit: overrides.expiringLimit ?? 100,
+    maxConcurrent: 2,
+    maxWaiting: 16,
+    queryTimeoutMs: 60_000,
     now: overrides.now ?? (() => new Date()),
   });
 }

@@ -20,6 +20,7 @@ import type { KindFrequency, Pivot, PivotRow } from '../../workers/tasks/weekly-
 import type { Caller } from '../auth/caller.ts';
 import { decompose, localWeekIntervals, type Timeline, timelineSpan } from './buckets.ts';
 import { formatDate, parseDate } from './calendar.ts';
+import { createGate } from './gate.ts';
 import { expiringLicences, licenceCounts, timeline, timeZoneNames, weeklyCounts } from './queries.ts';
 
 export type { KindFrequency, Pivot, PivotRow };
@@ -98,7 +99,9 @@ export interface StatisticsService {
    * The weekly statistics report. Rejects with UNAUTHENTICATED or FORBIDDEN (not an analyst or
    * admin), BAD_USER_INPUT (`extensions.field`: a malformed date, `to` before `from`, a range
    * longer than `STATISTICS_MAX_RANGE_DAYS`, an unknown time zone, an empty or too long
-   * filter), or the worker pool's TIMEOUT, SERVER_BUSY and CANCELLED. Ranges in the future or
+   * filter), SERVER_BUSY when `maxWaiting` calls already wait for an aggregation slot, TIMEOUT
+   * past `queryTimeoutMs` in PostgreSQL, or the worker pool's TIMEOUT, SERVER_BUSY and
+   * CANCELLED (also while waiting for a slot, when `signal` aborts). Ranges in the future or
    * before the first event answer with zeros; unknown applications and sources with zero columns.
    */
   weekly(caller: Caller, input: WeeklyStatisticsInput, options?: { readonly signal?: AbortSignal }): Promise<WeeklyStatistics>;
@@ -112,6 +115,11 @@ export interface StatisticsServiceDeps {
   readonly maxRangeDays: number;
   readonly maxFilterValues: number;
   readonly expiringLimit: number;
+  /** Aggregations running in PostgreSQL at once, and how many may wait for one. */
+  readonly maxConcurrent: number;
+  readonly maxWaiting: number;
+  /** Longest an aggregation may run in PostgreSQL (ms) before it is cancelled with TIMEOUT. */
+  readonly queryTimeoutMs: number;
   readonly now: () => Date;
 }
 
@@ -146,6 +154,7 @@ export function createStatisticsService(deps: StatisticsServiceDeps): Statistics
   const { data, pool } = deps;
   let zones: Promise<Map<string, string>> | undefined;
   const timelines = new Map<string, Timeline>();
+  const gate = createGate(deps.maxConcurrent, deps.maxWaiting);
 
   const zoneName = async (value: unknown): Promise<string> => {
     const wanted = value === undefined || value === null ? 'UTC' : value;
@@ -181,11 +190,14 @@ export function createStatisticsService(deps: StatisticsServiceDeps): Statistics
       const sources = filter(input.sources, 'sources', deps.maxFilterValues);
       const timeZone = await zoneName(input.timeZone);
 
-      const span = timelineSpan(first, last);
-      const { mondays, intervals } = localWeekIntervals(first, last, await timelineOf(timeZone, span.start, span.end));
-      const { pieces, windows } = decompose(intervals);
-      const counts = await weeklyCounts(data.pool, pieces, windows, applications, sources);
-      const tables = await pool.defer({ kind: 'weeklyStatistics', input: { mondays, applications, sources, counts } }, { signal: options.signal });
+      const { signal } = options;
+      const { mondays, counts } = await gate.run(async () => {
+        const span = timelineSpan(first, last);
+        const { mondays, intervals } = localWeekIntervals(first, last, await timelineOf(timeZone, span.start, span.end));
+        const { pieces, windows } = decompose(intervals);
+        return { mondays, counts: await weeklyCounts(data.pool, pieces, windows, applications, sources, deps.queryTimeoutMs) };
+      }, signal);
+      const tables = await pool.defer({ kind: 'weeklyStatistics', input: { mondays, applications, sources, counts } }, { signal });
       return { from: formatDate(first), to: formatDate(last), timeZone, applications, sources, ...tables };
     },
 

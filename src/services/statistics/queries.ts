@@ -4,6 +4,8 @@
  * agree with (Node's ICU data may be of another tzdata release).
  */
 import type pg from 'pg';
+import { postgresError } from '../../db/postgres-error.ts';
+import { TimeoutError } from '../../errors.ts';
 import { DAY_SECONDS } from './calendar.ts';
 import type { Piece, RawWindow, Timeline } from './buckets.ts';
 
@@ -118,20 +120,26 @@ select case grouping(c.label, s.application, s.source, s.kind) when 3 then 'appl
  group by grouping sets ((c.label, s.application), (c.label, s.source), (s.kind))
 having sum(c.events) <> 0`;
 
+/**
+ * Runs COUNTS_SQL in a read-only transaction. Past `timeoutMs` PostgreSQL cancels it and the
+ * caller gets TIMEOUT.
+ */
 export async function weeklyCounts(
   pool: pg.Pool,
   pieces: readonly Piece[],
   windows: readonly RawWindow[],
   applications: readonly string[] | null,
   sources: readonly string[] | null,
+  timeoutMs: number,
 ): Promise<CountRow[]> {
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new TypeError('timeoutMs must be a positive integer');
   const client = await pool.connect();
   try {
     await client.query('begin read only');
     // The planner cannot see into the arrays, and guesses small: it would sort thousands of rows
     // it thinks are a handful, and JIT-compile a plan that runs in milliseconds. Hashing is right
     // for every join and grouping here.
-    await client.query('set local jit = off; set local enable_sort = off; set local enable_mergejoin = off');
+    await client.query(`set local jit = off; set local enable_sort = off; set local enable_mergejoin = off; set local statement_timeout = ${timeoutMs}`);
     const { rows } = await client.query<{ set: CountSet; label: number; name: string; events: string }>(COUNTS_SQL, [
       pieces.map((p) => p.seconds),
       pieces.map((p) => p.start),
@@ -149,6 +157,8 @@ export async function weeklyCounts(
     return rows.map((r) => ({ set: r.set, label: r.label, name: r.name, events: Number(r.events) }));
   } catch (err) {
     client.release(err as Error);
+    // 57014 query_canceled: the statement timeout above.
+    if (postgresError(err)?.code === '57014') throw new TimeoutError(timeoutMs);
     throw err;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Rebuilding and checking the licence event rollups from the raw events (`npm run rollups`).
- * Both recount through `reporting.add_licence_event_counts`, the function the trigger uses, so
+ * Both recount through `reporting.licence_event_buckets`, the function the trigger uses, so
  * the definition of the levels lives in one place.
  *
  * The trigger keeps the rollups current on every write, so neither is needed in normal
@@ -44,14 +44,18 @@ async function recount(client: pg.PoolClient, scope: Scope): Promise<void> {
     [scope.from, scope.to, apps],
   );
   await client.query(
-    `select reporting.add_licence_event_counts(array_agg(h.hour), array_agg(h.series), array_agg(h.events))
+    `insert into reporting.licence_event_rollups (bucket_seconds, bucket_start, series, events)
+     select b.bucket_seconds, b.bucket_start, h.series, sum(h.events)
        from (
          select date_bin('1 hour', e.occurred_at, to_timestamp($4)) as hour, s.id as series, count(*) as events
            from licensing.licence_events as e
            join reporting.licence_event_series as s on s.application = e.application and s.source = e.source and s.kind = e.kind
           where e.occurred_at >= to_timestamp($1) and e.occurred_at < to_timestamp($2) and ($3::text[] is null or e.application = any($3::text[]))
           group by 1, 2
-       ) as h`,
+       ) as h
+      cross join lateral reporting.licence_event_buckets(h.hour) as b
+      group by 1, 2, 3
+      order by 1, 2, 3`,
     [scope.from, scope.to, apps, ROLLUP_ORIGIN],
   );
 }
