@@ -48,7 +48,7 @@ runCli('rollups', USAGE, async () => {
       }
       for (const d of differences) {
         process.stdout.write(
-          `${d.bucketSeconds} s from ${d.bucketStart.toISOString()} ${JSON.stringify([d.application, d.source, d.kind])}: stored ${d.stored}, raw events ${d.expected}\n`,
+          `${d.table} ${d.bucketSeconds} s from ${d.bucketStart.toISOString()} ${JSON.stringify(d.kind === null ? [d.application, d.source] : [d.application, d.source, d.kind])}: stored ${d.stored}, raw events ${d.expected}\n`,
         );
       }
       throw new RefusedError(`${named(databases.data)}: ${count} rollup rows differ from the raw events; run npm run rollups -- rebuild`);

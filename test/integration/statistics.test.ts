@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StrongroomError } from '../../src/errors.ts';
 import { ANONYMOUS } from '../../src/services/auth/caller.ts';
-import { HOUR, hourKept, ROLLUP_ORIGIN } from '../../src/services/statistics/buckets.ts';
+import { HALF_HOUR, inPairWindow, ROLLUP_LEVELS, ROLLUP_ORIGIN } from '../../src/services/statistics/buckets.ts';
 import { WEEK_SECONDS } from '../../src/services/statistics/calendar.ts';
 import { checkRollups } from '../../src/services/statistics/rollups.ts';
 import { aLicence, unique } from '../helpers/builders.ts';
@@ -173,30 +173,43 @@ describe('rollups on every write path', () => {
     assert.equal(after.summary.totals[after.summary.columns.indexOf(apps[1]!)], 0, 'the deleted licence no longer counts');
   });
 
-  test('hours are kept exactly where the reader looks for them: Sunday 06:00 to Monday 12:00 UTC', async () => {
+  test('the trigger keeps exactly the buckets the reader looks for: series for all time, pairs from Sunday 06:00 to Monday 12:00 UTC', async () => {
     const app = unique('Compass');
     const licence = await aLicence().forApplication(app).create();
     const monday = ROLLUP_ORIGIN + 1370 * WEEK_SECONDS; // 2026-04-06
-    const hours = Array.from({ length: 168 }, (_, h) => monday - 3 * 86_400 + h * HOUR + 600);
+    // One event in every half hour of a week, Friday to Friday.
+    const halves = Array.from({ length: 336 }, (_, h) => monday - 3 * 86_400 + h * HALF_HOUR + 60);
     await t.services.licences.recordEvents({
       licences: [licence],
       sources: ['web'],
       kinds: ['validated'],
-      licence: new Int32Array(hours.length),
-      source: new Uint8Array(hours.length),
-      kind: new Uint8Array(hours.length),
-      occurredAt: Float64Array.from(hours),
+      licence: new Int32Array(halves.length),
+      source: new Uint8Array(halves.length),
+      kind: new Uint8Array(halves.length),
+      occurredAt: Float64Array.from(halves),
     });
-    const { rows } = await t.databases.data.pool.query<{ at: number }>(
-      `select extract(epoch from r.bucket_start)::float8 as at from reporting.licence_event_rollups r
-         join reporting.licence_event_series s on s.id = r.series where s.application = $1 and r.bucket_seconds = 3600 order by 1`,
-      [app],
-    );
-    assert.deepEqual(
-      rows.map((r) => r.at),
-      hours.map((h) => h - 600).filter(hourKept),
-    );
-    assert.equal(rows.length, 30);
+    const stored = async (table: 'series' | 'pairs') =>
+      (
+        await t.databases.data.pool.query<{ seconds: number; at: number }>(
+          table === 'series'
+            ? `select r.bucket_seconds as seconds, extract(epoch from r.bucket_start)::float8 as at from reporting.licence_event_rollups r
+                 join reporting.licence_event_series s on s.id = r.series where s.application = $1 order by 1, 2`
+            : `select r.bucket_seconds as seconds, extract(epoch from r.bucket_start)::float8 as at from reporting.licence_event_pair_rollups r
+                 join reporting.licence_event_pairs p on p.id = r.pair where p.application = $1 order by 1, 2`,
+          [app],
+        )
+      ).rows.map((r) => `${r.seconds}:${r.at}`);
+    const expected = (table: 'series' | 'pairs') => {
+      const keys = new Set<string>();
+      for (const t of halves) {
+        if (table === 'pairs' && !inPairWindow(t)) continue;
+        for (const seconds of ROLLUP_LEVELS[table]) keys.add(`${seconds}:${ROLLUP_ORIGIN + Math.floor((t - ROLLUP_ORIGIN) / seconds) * seconds}`);
+      }
+      return [...keys].sort((a, b) => Number(a.split(':')[0]) - Number(b.split(':')[0]) || Number(a.split(':')[1]) - Number(b.split(':')[1]));
+    };
+    assert.deepEqual(await stored('series'), expected('series'));
+    assert.deepEqual(await stored('pairs'), expected('pairs'));
+    assert.equal((await stored('pairs')).filter((k) => k.startsWith('1800:')).length, 60, 'thirty hours of half hours');
   });
 });
 

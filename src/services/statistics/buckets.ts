@@ -11,14 +11,17 @@
  *    TIME ZONE tz)` does per event.
  * 2. {@link decompose}: the count of events in [a, b) is P(b) − P(a), where P(x) is the count
  *    before x. P(x) is built from the grid points nearest to x: whole weeks up to the nearest
- *    Monday 00:00 UTC, signed six-hour buckets from there to the nearest six-hour point, signed
- *    hours to the nearest hour (where hours are kept), and the raw events of what is left
- *    (at most 30 minutes for a week boundary of a zone whose offset is not whole hours; at most
- *    3 hours for the ends of the range when they fall outside the hour window). So a query reads
- *    about one week bucket per week and a few finer buckets per boundary, whatever the number of
- *    events.
+ *    Monday 00:00 UTC, then signed six-hour, hour and half-hour buckets, each to the grid point
+ *    of its size nearest x (where such buckets are kept), and the raw events of what is left:
+ *    nothing for a zone whose offset is whole or half hours, 15 minutes per week boundary at
+ *    +5:45, at most 3 hours at the two ends of the range when they are far from a Monday. The
+ *    pivots need no event kind, so near Monday their finer buckets come from the pair table
+ *    (application, source: a few dozen rows a bucket); the frequency table needs the kind and
+ *    reads the series table, but only at the range's two ends, where its intervals' inner ends
+ *    do not cancel out. A query thus reads about one week bucket per week and series and a few
+ *    pair buckets per week boundary, whatever the number of events.
  *
- * The levels and the hour window must match the trigger in drizzle/data (a test compares them).
+ * The levels and the pair window must match the trigger in drizzle/data (the tests compare them).
  */
 import { DAY_SECONDS, mondayOf, WEEK_SECONDS } from './calendar.ts';
 
@@ -26,16 +29,26 @@ import { DAY_SECONDS, mondayOf, WEEK_SECONDS } from './calendar.ts';
 export const ROLLUP_ORIGIN = 946_857_600;
 export const SIX_HOURS = 21_600;
 export const HOUR = 3_600;
-/** The rollup levels, coarsest first, in seconds. */
-export const ROLLUP_LEVELS = [WEEK_SECONDS, SIX_HOURS, HOUR] as const;
-/** Hour buckets are kept when they start within [Monday 00:00 − 18 h, Monday 00:00 + 12 h) UTC. */
-export const HOUR_WINDOW_BEFORE_MONDAY = 18 * HOUR;
-export const HOUR_WINDOW_LENGTH = 30 * HOUR;
+export const HALF_HOUR = 1_800;
 
-/** Whether the hour buckets starting at `start` (a whole hour) are kept in the rollups. */
-export function hourKept(start: number): boolean {
-  const position = (((start - ROLLUP_ORIGIN + HOUR_WINDOW_BEFORE_MONDAY) % WEEK_SECONDS) + WEEK_SECONDS) % WEEK_SECONDS;
-  return position < HOUR_WINDOW_LENGTH;
+/**
+ * Where counts are kept (see drizzle/data/*_licence_event_rollups_trigger.sql): `series`
+ * (application, source and kind) for all time, `pairs` (application and source) only near
+ * Monday 00:00 UTC.
+ */
+export type RollupTable = 'series' | 'pairs';
+export const ROLLUP_LEVELS: Readonly<Record<RollupTable, readonly number[]>> = {
+  series: [WEEK_SECONDS, SIX_HOURS],
+  pairs: [SIX_HOURS, HOUR, HALF_HOUR],
+};
+/** Pair buckets are kept when they start within [Monday 00:00 − 18 h, Monday 00:00 + 12 h) UTC. */
+export const PAIR_WINDOW_BEFORE_MONDAY = 18 * HOUR;
+export const PAIR_WINDOW_LENGTH = 30 * HOUR;
+
+/** Whether pair buckets starting at `start` are kept (the window's ends are six-hour points, so a whole six-hour cell is in or out). */
+export function inPairWindow(start: number): boolean {
+  const position = (((start - ROLLUP_ORIGIN + PAIR_WINDOW_BEFORE_MONDAY) % WEEK_SECONDS) + WEEK_SECONDS) % WEEK_SECONDS;
+  return position < PAIR_WINDOW_LENGTH;
 }
 
 /** A zone's UTC offsets over [start, end): `offset` (seconds east of UTC) holds from `at` to the next entry. */
@@ -90,21 +103,40 @@ export function localWeekIntervals(firstDay: number, lastDay: number, timeline: 
   return { mondays, intervals };
 }
 
-/** `coef` × the rollup count of bucket (`seconds`, `start`) goes to week `label`. */
+/** The label of the frequency table's counts (the whole range), beside the weeks' 0, 1, … */
+export const FREQUENCY_LABEL = -1;
+
+/** `coef` × the count of bucket (`seconds`, `start`) in `table` goes to week `label` (or to the frequency table). */
 export interface Piece {
+  readonly table: RollupTable;
   readonly seconds: number;
   readonly start: number;
   readonly label: number;
   readonly coef: number;
 }
 
-/** `coef` × the raw events in [from, to) go to week `label`. */
+/** `coef` × the raw events in [from, to) go to week `label` (or to the frequency table). */
 export interface RawWindow {
   readonly from: number;
   readonly to: number;
   readonly label: number;
   readonly coef: number;
 }
+
+/** A rollup level a chain may step through, and which table holds each of its buckets (undefined: none). */
+interface Level {
+  readonly seconds: number;
+  readonly table: (start: number) => RollupTable | undefined;
+}
+
+/** The weekly pivots need no kind: near Monday they read pairs, elsewhere series. */
+const PIVOT_LEVELS: readonly Level[] = [
+  { seconds: SIX_HOURS, table: (start) => (inPairWindow(start) ? 'pairs' : 'series') },
+  { seconds: HOUR, table: (start) => (inPairWindow(start) ? 'pairs' : undefined) },
+  { seconds: HALF_HOUR, table: (start) => (inPairWindow(start) ? 'pairs' : undefined) },
+];
+/** The frequency table needs the kind: series only. */
+const FREQUENCY_LEVELS: readonly Level[] = [{ seconds: SIX_HOURS, table: () => 'series' }];
 
 const nearest = (x: number, width: number) => ROLLUP_ORIGIN + Math.round((x - ROLLUP_ORIGIN) / width) * width;
 
@@ -121,44 +153,52 @@ class Ledger<T> {
   }
 }
 
-/** Buckets and raw windows that count each interval's events into its label. */
+/**
+ * Buckets and raw windows that count each interval's events into its label (the pivots), and
+ * all of them into {@link FREQUENCY_LABEL} (the frequency table). For the frequency table the
+ * intervals' inner ends cancel out, so only the range's two ends cost anything beyond weeks.
+ */
 export function decompose(intervals: readonly LabelledInterval[]): { pieces: Piece[]; windows: RawWindow[] } {
-  const pieces = new Ledger<{ seconds: number; start: number; label: number }>();
-  const windows = new Ledger<{ from: number; to: number; label: number }>();
+  const pieces = new Ledger<Omit<Piece, 'coef'>>();
+  const windows = new Ledger<Omit<RawWindow, 'coef'>>();
 
-  /** Adds `sign` × the buckets of width `seconds` from grid point p to grid point q (negative when q < p). */
-  const buckets = (seconds: number, p: number, q: number, label: number, sign: number) => {
-    const [lo, hi, s] = q >= p ? [p, q, sign] : [q, p, -sign];
-    for (let t = lo; t < hi; t += seconds) pieces.add(`${seconds}:${t}:${label}`, { seconds, start: t, label }, s);
-  };
+  const piece = (table: RollupTable, seconds: number, start: number, label: number, coef: number) =>
+    pieces.add(`${table}:${seconds}:${start}:${label}`, { table, seconds, start, label }, coef);
   const raw = (p: number, x: number, label: number, sign: number) => {
     if (x === p) return;
     const [from, to, s] = x > p ? [p, x, sign] : [x, p, -sign];
     windows.add(`${from}:${to}:${label}`, { from, to, label }, s);
   };
-  /** `sign` × (P(x) − P(nearest Monday)); returns that Monday. */
-  const chain = (x: number, label: number, sign: number): number => {
+  /** `sign` × (P(x) − P(nearest Monday)) through `levels`; returns that Monday. */
+  const chain = (x: number, label: number, sign: number, levels: readonly Level[]): number => {
     const monday = nearest(x, WEEK_SECONDS);
-    const six = nearest(x, SIX_HOURS);
-    buckets(SIX_HOURS, monday, six, label, sign);
-    // Within half an hour of `six`, raw events alone are as short a way as an hour bucket and cheaper.
-    const hour = Math.abs(x - six) <= HOUR / 2 ? six : nearest(x, HOUR);
-    // The hours between `six` and `hour` lie in one six-hour cell; they are kept for all of it or none.
-    const cell = hour >= six ? six : six - SIX_HOURS;
-    if (hour !== six && hourKept(cell)) {
-      buckets(HOUR, six, hour, label, sign);
-      raw(hour, x, label, sign);
-    } else {
-      raw(six, x, label, sign);
+    let at = monday;
+    for (const level of levels) {
+      // Within half a bucket of where we are, finer levels (or raw events) are the shorter way.
+      const next = Math.abs(x - at) <= level.seconds / 2 ? at : nearest(x, level.seconds);
+      if (next === at) continue;
+      const [lo, hi, s] = next > at ? [at, next, sign] : [next, at, -sign];
+      const tables: RollupTable[] = [];
+      for (let t = lo; t < hi; t += level.seconds) {
+        const table = level.table(t);
+        if (!table) break;
+        tables.push(table);
+      }
+      if (tables.length < (hi - lo) / level.seconds) break; // not kept here: raw events from `at`
+      tables.forEach((table, i) => piece(table, level.seconds, lo + i * level.seconds, label, s));
+      at = next;
     }
+    raw(at, x, label, sign);
     return monday;
+  };
+  const weeks = (from: number, to: number, label: number) => {
+    for (let t = from; t < to; t += WEEK_SECONDS) piece('series', WEEK_SECONDS, t, label, 1);
   };
 
   for (const { label, from, to } of intervals) {
     if (to <= from) continue;
-    const start = chain(from, label, -1);
-    const end = chain(to, label, 1);
-    buckets(WEEK_SECONDS, start, end, label, 1);
+    weeks(chain(from, label, -1, PIVOT_LEVELS), chain(to, label, 1, PIVOT_LEVELS), label);
+    weeks(chain(from, FREQUENCY_LABEL, -1, FREQUENCY_LEVELS), chain(to, FREQUENCY_LABEL, 1, FREQUENCY_LEVELS), FREQUENCY_LABEL);
   }
   return {
     pieces: pieces.list().map(({ value, coef }) => ({ ...value, coef })),

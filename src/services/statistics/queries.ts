@@ -72,16 +72,20 @@ export interface CountRow {
 /**
  * Events per (week, application), (week, source) and (kind), in one statement (one snapshot,
  * so rollups and raw events agree with each other): signed rollup buckets plus signed raw
- * windows, filtered by the applications and sources given (null: all).
+ * windows, filtered by the applications and sources given (null: all). Labels 0, 1, … are
+ * the weeks (pivots, counted per pair); label -1 is the frequency table (counted per series).
  */
 const COUNTS_SQL = `
 with
-series as materialized (
-  select id, application, source, kind from reporting.licence_event_series
-   where ($9::text[] is null or application = any($9::text[])) and ($10::text[] is null or source = any($10::text[]))
+pairs as materialized (
+  select id, application, source from reporting.licence_event_pairs
+   where ($10::text[] is null or application = any($10::text[])) and ($11::text[] is null or source = any($11::text[]))
 ),
-pieces as (select * from unnest($1::int4[], $2::int8[], $3::int4[], $4::int4[]) as p(seconds, start, label, coef)),
-windows as (select * from unnest($5::int8[], $6::int8[], $7::int4[], $8::int4[]) as w(lo, hi, label, coef)),
+series as materialized (
+  select s.id, s.pair, s.application, s.source, s.kind from reporting.licence_event_series as s where s.pair in (select id from pairs)
+),
+pieces as (select * from unnest($1::bool[], $2::int4[], $3::int8[], $4::int4[], $5::int4[]) as p(paired, seconds, start, label, coef)),
+windows as (select * from unnest($6::int8[], $7::int8[], $8::int4[], $9::int4[]) as w(lo, hi, label, coef)),
 spans as materialized (select distinct lo, hi from windows),
 -- Raw events per window (an index range scan each), grouped before they are named by series.
 span_events as materialized (
@@ -93,32 +97,64 @@ span_events as materialized (
    ) as e
    group by 1, 2, 3, 4, 5
 ),
-buckets as (select distinct seconds, start from pieces),
+span_rows as (
+  select se.lo, se.hi, s.id as series, s.pair, s.kind, se.events
+    from span_events as se join series as s on s.application = se.application and s.source = se.source and s.kind = se.kind
+),
 -- Each bucket is read once, however many weeks it counts towards.
-bucket_rows as materialized (
+series_rows as materialized (
   select b.seconds, b.start, r.series, r.events
-    from buckets as b
+    from (select distinct seconds, start from pieces where not paired) as b
    cross join lateral (
      select series, events from reporting.licence_event_rollups
       where bucket_seconds = b.seconds and bucket_start = to_timestamp(b.start) and events <> 0
    ) as r
 ),
-contributions as (
-  select p.label, br.series, p.coef * br.events as events
-    from bucket_rows as br join pieces as p on p.seconds = br.seconds and p.start = br.start
-  union all
-  select w.label, s.id, w.coef * se.events
-    from windows as w
-    join span_events as se on se.lo = w.lo and se.hi = w.hi
-    join reporting.licence_event_series as s on s.application = se.application and s.source = se.source and s.kind = se.kind
+pair_rows as materialized (
+  select b.seconds, b.start, r.pair, r.events
+    from (select distinct seconds, start from pieces where paired) as b
+   cross join lateral (
+     select pair, events from reporting.licence_event_pair_rollups
+      where bucket_seconds = b.seconds and bucket_start = to_timestamp(b.start) and events <> 0
+   ) as r
 ),
--- Summed by series id (narrow keys) before the names come in.
-by_series as (select label, series, sum(events) as events from contributions group by 1, 2)
-select case grouping(c.label, s.application, s.source, s.kind) when 3 then 'application' when 5 then 'source' else 'kind' end as set,
-       coalesce(c.label, -1) as label, coalesce(s.application, s.source, s.kind) as name, sum(c.events)::bigint as events
-  from by_series as c join series as s on s.id = c.series
- group by grouping sets ((c.label, s.application), (c.label, s.source), (s.kind))
-having sum(c.events) <> 0`;
+-- Weeks: per (label, pair), summed over narrow keys before the names come in.
+weekly as (
+  select label, pair, sum(events) as events from (
+    select p.label, s.pair, p.coef * sr.events as events
+      from series_rows as sr
+      join pieces as p on not p.paired and p.seconds = sr.seconds and p.start = sr.start and p.label >= 0
+      join series as s on s.id = sr.series
+    union all
+    select p.label, pr.pair, p.coef * pr.events
+      from pair_rows as pr
+      join pieces as p on p.paired and p.seconds = pr.seconds and p.start = pr.start
+     where pr.pair in (select id from pairs)
+    union all
+    select w.label, sr.pair, w.coef * sr.events
+      from windows as w join span_rows as sr on sr.lo = w.lo and sr.hi = w.hi
+     where w.label >= 0
+  ) as c
+  group by 1, 2
+),
+-- The whole range: per kind.
+kinds as (
+  select s.kind, p.coef * sr.events as events
+    from series_rows as sr
+    join pieces as p on not p.paired and p.seconds = sr.seconds and p.start = sr.start and p.label = -1
+    join series as s on s.id = sr.series
+  union all
+  select sr.kind, w.coef * sr.events
+    from windows as w join span_rows as sr on sr.lo = w.lo and sr.hi = w.hi
+   where w.label = -1
+)
+select case grouping(c.label, p.application, p.source) when 1 then 'application' else 'source' end as set,
+       c.label, coalesce(p.application, p.source) as name, sum(c.events)::bigint as events
+  from weekly as c join pairs as p on p.id = c.pair
+ group by grouping sets ((c.label, p.application), (c.label, p.source))
+having sum(c.events) <> 0
+union all
+select 'kind', -1, kind, sum(events)::bigint from kinds group by kind having sum(events) <> 0`;
 
 /**
  * Runs COUNTS_SQL in a read-only transaction. Past `timeoutMs` PostgreSQL cancels it and the
@@ -141,6 +177,7 @@ export async function weeklyCounts(
     // for every join and grouping here.
     await client.query(`set local jit = off; set local enable_sort = off; set local enable_mergejoin = off; set local statement_timeout = ${timeoutMs}`);
     const { rows } = await client.query<{ set: CountSet; label: number; name: string; events: string }>(COUNTS_SQL, [
+      pieces.map((p) => p.table === 'pairs'),
       pieces.map((p) => p.seconds),
       pieces.map((p) => p.start),
       pieces.map((p) => p.label),

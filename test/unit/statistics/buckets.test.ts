@@ -3,12 +3,15 @@ import { describe, test } from 'node:test';
 import { prng } from '../../../src/db/seed.ts';
 import {
   decompose,
+  FREQUENCY_LABEL,
+  HALF_HOUR,
   HOUR,
-  hourKept,
+  inPairWindow,
   type LabelledInterval,
   localWeekIntervals,
   ROLLUP_LEVELS,
   ROLLUP_ORIGIN,
+  type RollupTable,
   SIX_HOURS,
   type Timeline,
   timelineSpan,
@@ -63,32 +66,38 @@ describe('local weeks as UTC intervals', () => {
 });
 
 describe('rollup buckets and raw windows', () => {
-  test('the local weeks of every zone from UTC-12 to UTC+14 need raw events only for offsets that are not whole hours', () => {
+  test('the weeks of every zone from UTC-12 to UTC+14 need raw events only for offsets in quarter hours', () => {
     const monday = ROLLUP_ORIGIN + 52 * WEEK_SECONDS;
     for (let offset = -12 * HOUR; offset <= 14 * HOUR; offset += 900) {
-      const { windows } = decompose([{ label: 0, from: monday - offset, to: monday + WEEK_SECONDS - offset }]);
-      const longest = Math.max(0, ...windows.map((w) => w.to - w.from));
-      assert.ok(offset % HOUR === 0 ? longest === 0 : longest <= 1800, `UTC${offset >= 0 ? '+' : ''}${offset / HOUR}: raw windows of ${longest} s`);
+      const { pieces, windows } = decompose([{ label: 0, from: monday - offset, to: monday + WEEK_SECONDS - offset }]);
+      const longest = Math.max(0, ...windows.filter((w) => w.label === 0).map((w) => w.to - w.from));
+      const name = `UTC${offset >= 0 ? '+' : ''}${offset / HOUR}`;
+      assert.equal(longest, offset % HALF_HOUR === 0 ? 0 : 900, `${name}: raw windows of ${longest} s`);
+      // Near Monday the pivots read pairs; weeks and the frequency table read series.
+      for (const p of pieces) assert.equal(p.table, p.label === FREQUENCY_LABEL || p.seconds === WEEK_SECONDS ? 'series' : 'pairs', name);
     }
-    assert.ok(hourKept(monday - 18 * HOUR) && hourKept(monday + 11 * HOUR));
-    assert.ok(!hourKept(monday - 19 * HOUR) && !hourKept(monday + 12 * HOUR) && !hourKept(monday + 3 * DAY_SECONDS));
-    assert.deepEqual(ROLLUP_LEVELS, [WEEK_SECONDS, SIX_HOURS, HOUR]);
+    assert.ok(inPairWindow(monday - 18 * HOUR) && inPairWindow(monday + 11 * HOUR + HALF_HOUR));
+    assert.ok(!inPairWindow(monday - 18 * HOUR - HALF_HOUR) && !inPairWindow(monday + 12 * HOUR) && !inPairWindow(monday + 3 * DAY_SECONDS));
+    assert.deepEqual(ROLLUP_LEVELS, { series: [WEEK_SECONDS, SIX_HOURS], pairs: [SIX_HOURS, HOUR, HALF_HOUR] });
   });
 
-  test('signed buckets and windows add up to exactly the events of each interval', () => {
+  test('signed buckets and windows add up to exactly the events of each interval, and of all of them for the frequency table', () => {
     const random = prng(SEED ^ 0x51a7);
     for (let round = 0; round < 40; round++) {
       const base = ROLLUP_ORIGIN + Math.floor(random() * 2000) * DAY_SECONDS;
       const span = 30 * DAY_SECONDS;
       const events = Array.from({ length: 3000 }, () => base + Math.floor(random() * span));
-      // The rollups as the trigger would keep them.
+      // The rollups as the trigger keeps them: every event in every level of `series`, and in those of `pairs` inside the window.
       const rollups = new Map<string, number>();
-      const bump = (seconds: number, t: number) => {
-        const start = ROLLUP_ORIGIN + Math.floor((t - ROLLUP_ORIGIN) / seconds) * seconds;
-        if (seconds === HOUR && !hourKept(start)) return;
-        rollups.set(`${seconds}:${start}`, (rollups.get(`${seconds}:${start}`) ?? 0) + 1);
-      };
-      for (const t of events) for (const seconds of ROLLUP_LEVELS) bump(seconds, t);
+      for (const t of events) {
+        for (const table of ['series', 'pairs'] as RollupTable[]) {
+          if (table === 'pairs' && !inPairWindow(t)) continue;
+          for (const seconds of ROLLUP_LEVELS[table]) {
+            const key = `${table}:${seconds}:${ROLLUP_ORIGIN + Math.floor((t - ROLLUP_ORIGIN) / seconds) * seconds}`;
+            rollups.set(key, (rollups.get(key) ?? 0) + 1);
+          }
+        }
+      }
       // Random contiguous intervals: boundaries at odd offsets, whole hours, half hours, Mondays.
       const intervals: LabelledInterval[] = [];
       let at = base + Math.floor(random() * DAY_SECONDS);
@@ -101,35 +110,39 @@ describe('rollup buckets and raw windows', () => {
       const { pieces, windows } = decompose(intervals);
       const got = new Map<number, number>();
       for (const p of pieces) {
-        assert.ok(p.seconds !== HOUR || hourKept(p.start), failure('an hour outside the window is never asked for'));
-        got.set(p.label, (got.get(p.label) ?? 0) + p.coef * (rollups.get(`${p.seconds}:${p.start}`) ?? 0));
+        assert.ok(ROLLUP_LEVELS[p.table].includes(p.seconds), failure(`${p.table} has no ${p.seconds} s level`));
+        assert.ok(p.table === 'series' || inPairWindow(p.start), failure('a pair bucket outside the window is never asked for'));
+        got.set(p.label, (got.get(p.label) ?? 0) + p.coef * (rollups.get(`${p.table}:${p.seconds}:${p.start}`) ?? 0));
       }
       for (const w of windows) {
         assert.ok(w.to - w.from <= 3 * HOUR, failure('a raw window is at most three hours'));
         got.set(w.label, (got.get(w.label) ?? 0) + w.coef * events.filter((t) => t >= w.from && t < w.to).length);
       }
+      let all = 0;
       for (const { label, from, to } of intervals) {
         const expected = events.filter((t) => t >= from && t < to).length;
+        all += expected;
         assert.equal(got.get(label) ?? 0, expected, failure(`round ${round}, interval ${label} [${from}, ${to})`));
       }
+      assert.equal(got.get(FREQUENCY_LABEL) ?? 0, all, failure(`round ${round}, the frequency table`));
     }
   });
 
-  test('a week of a whole-hour zone near Monday needs no raw events, and a UTC week is one bucket', () => {
+  test('a UTC week is one week bucket, for the pivots and for the frequency table', () => {
     const monday = ROLLUP_ORIGIN + 100 * WEEK_SECONDS;
     assert.deepEqual(decompose([{ label: 0, from: monday, to: monday + WEEK_SECONDS }]), {
-      pieces: [{ seconds: WEEK_SECONDS, start: monday, label: 0, coef: 1 }],
+      pieces: [
+        { table: 'series', seconds: WEEK_SECONDS, start: monday, label: 0, coef: 1 },
+        { table: 'series', seconds: WEEK_SECONDS, start: monday, label: FREQUENCY_LABEL, coef: 1 },
+      ],
       windows: [],
     });
-    // UTC-8: the week runs from Monday 08:00 to the next Monday 08:00 UTC.
+    // UTC-8: Monday 08:00 to Monday 08:00 UTC; the pivots read a week, two six-hour and four hour buckets.
     const la = decompose([{ label: 0, from: monday + 8 * HOUR, to: monday + WEEK_SECONDS + 8 * HOUR }]);
-    assert.deepEqual(la.windows, []);
-    assert.equal(la.pieces.length, 7, 'a week, two six-hour buckets and four hours');
-    // UTC+5:30: half an hour of raw events at each end.
-    const kolkata = decompose([{ label: 0, from: monday - 5.5 * HOUR, to: monday + WEEK_SECONDS - 5.5 * HOUR }]);
+    assert.equal(la.pieces.filter((p) => p.label === 0).length, 7);
     assert.deepEqual(
-      kolkata.windows.map((w) => w.to - w.from),
-      [1800, 1800],
+      la.windows.filter((w) => w.label === 0),
+      [],
     );
   });
 });
