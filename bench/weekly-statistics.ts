@@ -158,7 +158,7 @@ try {
     for (let i = 0; i < 3; i++) {
       const answer = await post(body, auth);
       if (answer.errors) throw new Error(`weeklyStatistics failed: ${JSON.stringify(answer.errors)}`);
-      grandTotal = (answer.data?.weeklyStatistics as { summary: { grandTotal: number } }).summary.grandTotal;
+      grandTotal = (answer.data?.weeklyStatistics as { summary: { grandTotal: number } } | undefined)?.summary.grandTotal ?? 0;
     }
     durations.length = 0;
     for (let i = 0; i < QUERIES; i++) await post(body, auth);

@@ -185,7 +185,7 @@ export function decompose(intervals: readonly LabelledInterval[]): { pieces: Pie
         tables.push(table);
       }
       if (tables.length < (hi - lo) / level.seconds) break; // not kept here: raw events from `at`
-      tables.forEach((table, i) => piece(table, level.seconds, lo + i * level.seconds, label, s));
+      for (const [i, table] of tables.entries()) piece(table, level.seconds, lo + i * level.seconds, label, s);
       at = next;
     }
     raw(at, x, label, sign);
