@@ -94,6 +94,7 @@ span_events as materialized (
    cross join lateral (
      select application, source, kind from licensing.licence_events
       where occurred_at >= to_timestamp(sp.lo) and occurred_at < to_timestamp(sp.hi)
+     offset 0
    ) as e
    group by 1, 2, 3, 4, 5
 ),
@@ -101,13 +102,16 @@ span_rows as (
   select se.lo, se.hi, s.id as series, s.pair, s.kind, se.events
     from span_events as se join series as s on s.application = se.application and s.source = se.source and s.kind = se.kind
 ),
--- Each bucket is read once, however many weeks it counts towards.
+-- Each bucket is read once, however many weeks it counts towards, by an index lookup ("offset 0"
+-- keeps the planner from turning the lookups into a scan of the whole table, which it may
+-- prefer once it knows how large the table is but not how few buckets are asked for).
 series_rows as materialized (
   select b.seconds, b.start, r.series, r.events
     from (select distinct seconds, start from pieces where not paired) as b
    cross join lateral (
      select series, events from reporting.licence_event_rollups
       where bucket_seconds = b.seconds and bucket_start = to_timestamp(b.start) and events <> 0
+     offset 0
    ) as r
 ),
 pair_rows as materialized (
@@ -116,6 +120,7 @@ pair_rows as materialized (
    cross join lateral (
      select pair, events from reporting.licence_event_pair_rollups
       where bucket_seconds = b.seconds and bucket_start = to_timestamp(b.start) and events <> 0
+     offset 0
    ) as r
 ),
 -- Weeks: per (label, pair), summed over narrow keys before the names come in.
