@@ -132,7 +132,10 @@ try {
   bar.finish();
   const withRollups = seeded.events / (seeded.eventsMs / 1000);
   say(`seed: ${seeded.events} events (${seeded.via}) in ${(seeded.eventsMs / 1000).toFixed(1)} s with the rollup triggers`);
-  await databases.data.pool.query('analyze licensing.licence_events; analyze reporting.licence_event_rollups; analyze reporting.licence_event_series');
+  // As after any bulk load (autovacuum gets there too, later).
+  await databases.data.pool.query(
+    'vacuum analyze licensing.licence_events, reporting.licence_event_rollups, reporting.licence_event_pair_rollups, reporting.licence_event_series, reporting.licence_event_pairs',
+  );
 
   const server = await createServer({ config, logger, databases, pool });
   const url = await server.listen();

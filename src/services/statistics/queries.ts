@@ -177,10 +177,14 @@ export async function weeklyCounts(
   const client = await pool.connect();
   try {
     await client.query('begin read only');
-    // The planner cannot see into the arrays, and guesses small: it would sort thousands of rows
-    // it thinks are a handful, and JIT-compile a plan that runs in milliseconds. Hashing is right
-    // for every join and grouping here.
-    await client.query(`set local jit = off; set local enable_sort = off; set local enable_mergejoin = off; set local statement_timeout = ${timeoutMs}`);
+    // The planner cannot see into the arrays and guesses small, worse still before the rollups
+    // have statistics: it would sort thousands of rows it thinks are a handful, join them in a
+    // nested loop (1.5 M comparisons where a hash does 10 k), and JIT-compile a plan that runs
+    // in milliseconds. Hashing is right for every join and grouping here; the bucket and window
+    // lookups stay index scans in a nested loop, as nothing else can run them.
+    await client.query(
+      `set local jit = off; set local enable_sort = off; set local enable_mergejoin = off; set local enable_nestloop = off; set local statement_timeout = ${timeoutMs}`,
+    );
     const { rows } = await client.query<{ set: CountSet; label: number; name: string; events: string }>(COUNTS_SQL, [
       pieces.map((p) => p.table === 'pairs'),
       pieces.map((p) => p.seconds),
