@@ -94,6 +94,16 @@ export interface Config {
   readonly graphqlMaxIntrospectionLists: number;
   /** Operations per HTTP request; 1 = no batching. */
   readonly graphqlMaxBatch: number;
+  /** Longest range `weeklyStatistics` accepts, in days (from and to included). */
+  readonly statisticsMaxRangeDays: number;
+  /** Most applications, and most sources, one `weeklyStatistics` call may name. */
+  readonly statisticsMaxFilterValues: number;
+  /** `weeklyStatistics` aggregations running in PostgreSQL at once. */
+  readonly statisticsMaxConcurrent: number;
+  /** `weeklyStatistics` calls that may wait for one of those slots; one more is refused with SERVER_BUSY. */
+  readonly statisticsMaxWaiting: number;
+  /** Most expiring licences `licenceSummary` lists (it also says how many there are). */
+  readonly licenceSummaryExpiringLimit: number;
 
   // --- sign-in and two-step verification ---
   /** Email of the admin created on first start when no admin exists. */
@@ -385,7 +395,7 @@ export const VARIABLES = {
     key: 'workerTaskTimeouts',
     default: '',
     parse: taskTimeouts,
-    doc: 'Per-kind time limits overriding `WORKER_TASK_TIMEOUT_MS`, as `kind=ms,…` (kinds: `selfTest`)',
+    doc: 'Per-kind time limits overriding `WORKER_TASK_TIMEOUT_MS`, as `kind=ms,…` (kinds: `selfTest`, `weeklyStatistics`)',
   },
   WORKER_MAX_OLD_GENERATION_MB: {
     key: 'workerMaxOldGenerationMb',
@@ -495,6 +505,36 @@ export const VARIABLES = {
     default: '1',
     parse: integer(1, 100),
     doc: 'Operations per HTTP request; 1: no batching (a JSON array body is refused with `QUERY_LIMIT_EXCEEDED`); more: batches of up to this many',
+  },
+  STATISTICS_MAX_RANGE_DAYS: {
+    key: 'statisticsMaxRangeDays',
+    default: '1827',
+    parse: integer(1, 36_525),
+    doc: 'Longest range `weeklyStatistics` accepts, in days, `from` and `to` included (1827: five years); longer is `BAD_USER_INPUT`',
+  },
+  STATISTICS_MAX_FILTER_VALUES: {
+    key: 'statisticsMaxFilterValues',
+    default: '100',
+    parse: integer(1, 10_000),
+    doc: 'Most applications, and most sources, one `weeklyStatistics` call may name; more is `BAD_USER_INPUT`',
+  },
+  STATISTICS_MAX_CONCURRENT: {
+    key: 'statisticsMaxConcurrent',
+    default: () => String(Math.max(1, Math.floor(availableParallelism() / 2))),
+    parse: integer(1, 256),
+    doc: '`weeklyStatistics` aggregations running in PostgreSQL at once (default: half the CPUs, at least 1), so a burst of dashboards leaves the database cores for light queries; the rest wait in line',
+  },
+  STATISTICS_MAX_WAITING: {
+    key: 'statisticsMaxWaiting',
+    default: '64',
+    parse: integer(0, 100_000),
+    doc: '`weeklyStatistics` calls that may wait for an aggregation slot; the next is refused at once with `SERVER_BUSY`',
+  },
+  LICENCE_SUMMARY_EXPIRING_LIMIT: {
+    key: 'licenceSummaryExpiringLimit',
+    default: '100',
+    parse: integer(1, 10_000),
+    doc: 'Most expiring licences `licenceSummary` lists, soonest first (`expiringCount` says how many there are)',
   },
   // --- sign-in and two-step verification ---
   ADMIN_EMAIL: {

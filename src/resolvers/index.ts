@@ -1,5 +1,6 @@
 /** The resolver map. One file per schema field under Query/, Mutation/ and type folders. */
 import type { Resolvers } from '../generated/graphql.ts';
+import { DateScalar } from './Date.ts';
 import { DateTime } from './DateTime.ts';
 import { confirmTotp } from './Mutation/confirmTotp.ts';
 import { createUser } from './Mutation/createUser.ts';
@@ -15,14 +16,17 @@ import { startStepUp } from './Mutation/startStepUp.ts';
 import { verifySignIn } from './Mutation/verifySignIn.ts';
 import { auditLog } from './Query/auditLog.ts';
 import { health } from './Query/health.ts';
+import { licenceSummary } from './Query/licenceSummary.ts';
 import { me } from './Query/me.ts';
 import { systemSelfTest } from './Query/systemSelfTest.ts';
+import { weeklyStatistics } from './Query/weeklyStatistics.ts';
 import { recoveryCodesRemaining } from './User/recoveryCodesRemaining.ts';
 import { secondFactorChannels } from './User/secondFactorChannels.ts';
 
 export const resolvers: Resolvers = {
+  Date: DateScalar,
   DateTime,
-  Query: { health, me, auditLog, systemSelfTest },
+  Query: { health, me, auditLog, systemSelfTest, weeklyStatistics, licenceSummary },
   Mutation: {
     signIn,
     verifySignIn,

@@ -10,6 +10,7 @@ import { createAuthService, type AuthService } from './auth/index.ts';
 import { createSelfTestService, type SelfTestService } from './self-test.ts';
 import { createSystemService, type SystemService } from './system.ts';
 import { createLicenceService, type LicenceService } from './licences.ts';
+import { createStatisticsService, type StatisticsService } from './statistics/index.ts';
 
 /** The services that need only the databases: what CLIs, fixtures and builders write through. */
 export interface StoreServices {
@@ -24,6 +25,8 @@ export interface StoreServices {
 /** Every service, including those that defer heavy work to the worker pool. */
 export interface Services extends StoreServices {
   readonly selfTest: SelfTestService;
+  /** Weekly statistics and the licence summary (dashboards, reports). */
+  readonly statistics: StatisticsService;
 }
 
 export interface StoreServiceDeps {
@@ -63,8 +66,20 @@ export function createStoreServices(deps: StoreServiceDeps): StoreServices {
 }
 
 export function createServices(deps: ServiceDeps): Services {
+  const { config } = deps;
   return {
     ...createStoreServices(deps),
-    selfTest: createSelfTestService(deps.pool, deps.config.selfTestMaxIterations),
+    selfTest: createSelfTestService(deps.pool, config.selfTestMaxIterations),
+    statistics: createStatisticsService({
+      data: deps.databases.data,
+      pool: deps.pool,
+      maxRangeDays: config.statisticsMaxRangeDays,
+      maxFilterValues: config.statisticsMaxFilterValues,
+      expiringLimit: config.licenceSummaryExpiringLimit,
+      maxConcurrent: config.statisticsMaxConcurrent,
+      maxWaiting: config.statisticsMaxWaiting,
+      queryTimeoutMs: config.workerTaskTimeouts.weeklyStatistics ?? config.workerTaskTimeoutMs,
+      now: deps.now ?? (() => new Date()),
+    }),
   };
 }

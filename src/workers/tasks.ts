@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import type { TaskKind } from './task-kinds.ts';
 import type selfTest from './tasks/self-test.ts';
+import type weeklyStatistics from './tasks/weekly-statistics.ts';
 
 export { TASK_KINDS, type TaskKind } from './task-kinds.ts';
 
@@ -40,4 +41,5 @@ export function defineTask<F extends (input: any) => unknown>(url: URL): TaskDef
  */
 export const TASKS = {
   selfTest: defineTask<typeof selfTest>(new URL('./tasks/self-test.ts', import.meta.url)),
+  weeklyStatistics: defineTask<typeof weeklyStatistics>(new URL('./tasks/weekly-statistics.ts', import.meta.url)),
 } as const satisfies { readonly [K in TaskKind]: TaskRegistry[string] };
