@@ -29,6 +29,11 @@ export const ERROR_CODES = {
   INTERNAL_SERVER_ERROR: 'An unexpected failure; `extensions.correlationId` matches the server log line.',
   INVALID_CODE: 'The second-step code is wrong; `extensions.attemptsLeft` says how many tries the challenge has left.',
   CHALLENGE_EXPIRED: 'The sign-in challenge is expired, used, or dead after too many wrong codes; sign in again.',
+  RENDERER_UNAVAILABLE:
+    'A PDF report could not be rendered because Chromium is not available (see `PUPPETEER_EXECUTABLE_PATH`); HTML and CSV reports still work.',
+  RENDER_FAILED: 'A report failed on every attempt (Chromium or the render process went away, or rendering broke); `Report.attempts` says how many were made.',
+  REPORT_NOT_READY: 'The report has not finished (it is queued or running, or it failed or was cancelled), so there is nothing to download; HTTP 409.',
+  RANGE_NOT_SATISFIABLE: 'The `Range` header of a download asks for bytes the file does not have; HTTP 416.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

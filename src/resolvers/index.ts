@@ -1,10 +1,12 @@
 /** The resolver map. One file per schema field under Query/, Mutation/ and type folders. */
 import type { Resolvers } from '../generated/graphql.ts';
 import { DateTime } from './DateTime.ts';
+import { cancelReport } from './Mutation/cancelReport.ts';
 import { confirmTotp } from './Mutation/confirmTotp.ts';
 import { createUser } from './Mutation/createUser.ts';
 import { enrollTotp } from './Mutation/enrollTotp.ts';
 import { refreshSession } from './Mutation/refreshSession.ts';
+import { requestReport } from './Mutation/requestReport.ts';
 import { resendSignInCode } from './Mutation/resendSignInCode.ts';
 import { signIn } from './Mutation/signIn.ts';
 import { signOut } from './Mutation/signOut.ts';
@@ -14,12 +16,27 @@ import { verifySignIn } from './Mutation/verifySignIn.ts';
 import { auditLog } from './Query/auditLog.ts';
 import { health } from './Query/health.ts';
 import { me } from './Query/me.ts';
+import { report } from './Query/report.ts';
+import { reports } from './Query/reports.ts';
 import { systemSelfTest } from './Query/systemSelfTest.ts';
 import { recoveryCodesRemaining } from './User/recoveryCodesRemaining.ts';
 
 export const resolvers: Resolvers = {
   DateTime,
-  Query: { health, me, auditLog, systemSelfTest },
-  Mutation: { signIn, verifySignIn, resendSignInCode, startStepUp, refreshSession, signOut, signUp, createUser, enrollTotp, confirmTotp },
+  Query: { health, me, auditLog, systemSelfTest, report, reports },
+  Mutation: {
+    signIn,
+    verifySignIn,
+    resendSignInCode,
+    startStepUp,
+    refreshSession,
+    signOut,
+    signUp,
+    createUser,
+    enrollTotp,
+    confirmTotp,
+    requestReport,
+    cancelReport,
+  },
   User: { recoveryCodesRemaining },
 };

@@ -10,6 +10,9 @@ import { createAuthService, type AuthService } from './auth/index.ts';
 import { createSelfTestService, type SelfTestService } from './self-test.ts';
 import { createSystemService, type SystemService } from './system.ts';
 import { createLicenceService, type LicenceService } from './licences.ts';
+import type { Renderer } from '../reports/renderer.ts';
+import { createReportsService, type ReportsService } from './reports/index.ts';
+import { createRawWeeklyStatistics } from './reports/statistics-source.ts';
 
 /** The services that need only the databases: what CLIs, fixtures and builders write through. */
 export interface StoreServices {
@@ -24,6 +27,7 @@ export interface StoreServices {
 /** Every service, including those that defer heavy work to the worker pool. */
 export interface Services extends StoreServices {
   readonly selfTest: SelfTestService;
+  readonly reports: ReportsService;
 }
 
 export interface StoreServiceDeps {
@@ -37,6 +41,8 @@ export interface StoreServiceDeps {
 export interface ServiceDeps extends StoreServiceDeps {
   /** The worker pool every heavy path defers to. */
   readonly pool: WorkerPool<typeof TASKS>;
+  /** This process's PDF renderer; given one, the reports service runs the render loop (started by `reports.start()`). */
+  readonly renderer?: Renderer;
 }
 
 /** Services for a process without a worker pool (db:reset, db:seed, test builders). */
@@ -63,8 +69,25 @@ export function createStoreServices(deps: StoreServiceDeps): StoreServices {
 }
 
 export function createServices(deps: ServiceDeps): Services {
+  const store = createStoreServices(deps);
+  const reports = createReportsService({
+    config: deps.config,
+    database: deps.databases.data,
+    pool: deps.pool,
+    keys: store.auth.keys,
+    // Until the statistics service (issue 11) is in: the same numbers from the raw events.
+    statistics: createRawWeeklyStatistics(deps.databases.data.db),
+    renderer: deps.renderer,
+    logger: deps.logger,
+    now: deps.now ?? (() => new Date()),
+  });
   return {
-    ...createStoreServices(deps),
+    ...store,
     selfTest: createSelfTestService(deps.pool, deps.config.selfTestMaxIterations),
+    reports,
+    async close() {
+      await reports.close(); // hands running reports back before the databases close
+      await store.close();
+    },
   };
 }

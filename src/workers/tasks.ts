@@ -5,6 +5,8 @@
  * file is only loaded inside worker threads.
  */
 import { fileURLToPath } from 'node:url';
+import type finishReportPdf from './tasks/finish-report-pdf.ts';
+import type renderReport from './tasks/render-report.ts';
 import type selfTest from './tasks/self-test.ts';
 
 /** A task file and, at the type level only, its input and output. */
@@ -30,9 +32,13 @@ export function defineTask<F extends (input: any) => unknown>(url: URL): TaskDef
   return { file: fileURLToPath(url) };
 }
 
-/** Every heavy task Strongroom runs. Add report aggregation, PDF rendering and re-encryption here. */
+/** Every heavy task Strongroom runs. Add report aggregation and re-encryption here. */
 export const TASKS = {
   selfTest: defineTask<typeof selfTest>(new URL('./tasks/self-test.ts', import.meta.url)),
+  /** A report's HTML with its SVG charts, or its CSV. */
+  renderReport: defineTask<typeof renderReport>(new URL('./tasks/render-report.ts', import.meta.url)),
+  /** A printed report's appendices merged, pages numbered, outline written. */
+  finishReportPdf: defineTask<typeof finishReportPdf>(new URL('./tasks/finish-report-pdf.ts', import.meta.url)),
 } as const satisfies TaskRegistry;
 
 export type TaskKind = keyof typeof TASKS;
