@@ -215,8 +215,8 @@ export function createReportsService(deps: ReportsDeps) {
     /** The stored bytes of a finished report (whole, or an inclusive byte range). */
     output: (id: string, range?: { start: number; end: number }) => store.output(id, range),
 
-    /** Signs a download token directly (tests, and operators' tools). */
-    signDownload: (claims: DownloadClaims) => links.sign(claims, now(), linkTtl),
+    /** Signs a download token directly (tests, operators' tools); `issuedAt` default now. */
+    signDownload: (claims: DownloadClaims, issuedAt: Date = now()) => links.sign(claims, issuedAt, linkTtl),
 
     /** Starts this process's render loop, when it has one. */
     start() {

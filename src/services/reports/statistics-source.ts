@@ -81,8 +81,8 @@ export function createRawWeeklyStatistics(db: NodePgDatabase): WeeklyStatisticsS
         from licensing.licence_events
         where occurred_at >= (${p.from}::date)::timestamp at time zone ${p.timeZone}
           and occurred_at < (${p.to}::date + 1)::timestamp at time zone ${p.timeZone}
-          and (${apps}::text[] is null or application = any(${apps}::text[]))
-          and (${sources}::text[] is null or source = any(${sources}::text[]))
+          and (${sql.param(apps)}::text[] is null or application = any(${sql.param(apps)}::text[]))
+          and (${sql.param(sources)}::text[] is null or source = any(${sql.param(sources)}::text[]))
         group by 1, 2, 3, 4`);
       const found = result.rows as { week: string; application: string; source: string; kind: string; n: number }[];
       const weeks = weeksBetween(p.from, p.to);
