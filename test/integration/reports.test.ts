@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { outlineTitles } from '../../src/reports/pdf.ts';
 import { aLicence, unique } from '../helpers/builders.ts';
-import { caller, download, pdfPages, pdfText, type ReportServer, REPORT, requestReport, settled, startReportServer } from '../helpers/reports.ts';
+import { caller, download, pdfPages, pdfText, type ReportServer, REPORT, requestReport, startReportServer } from '../helpers/reports.ts';
 
 /** Events in three ISO weeks of 2026 (W02–W04), two applications, two sources, three kinds. */
 async function seed(s: ReportServer) {

@@ -68,7 +68,7 @@ export function createReportRunner(deps: RunnerDeps, options: RunnerOptions): Re
   let again = false;
   let started = false;
   let closing = false;
-  let lastSweep = 0;
+  let lastSweep = Number.NEGATIVE_INFINITY;
 
   async function pass(): Promise<void> {
     const reclaimed = await store.reclaimExpired();
