@@ -10,7 +10,7 @@ const config: CodegenConfig = {
         useTypeImports: true,
         contextType: '../context.ts#Context',
         enumsAsTypes: true,
-        scalars: { DateTime: 'Date | string' },
+        scalars: { DateTime: 'Date | string', Date: 'string' },
         useIndexSignature: false,
         avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
         maybeValue: 'T | null',

@@ -20,7 +20,6 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { createLogger } from '../src/logger.ts';
 import { createRenderer, CHROMIUM_ARGS, type Renderer } from '../src/reports/renderer.ts';
 import { createServer } from '../src/server.ts';
-import { createRawWeeklyStatistics } from '../src/services/reports/statistics-source.ts';
 import { produceReport, type ProduceDeps } from '../src/services/reports/produce.ts';
 import { openWorkerPool } from '../src/workers/index.ts';
 import { openBenchDatabases } from './lib/databases.ts';
@@ -99,7 +98,7 @@ const launchPerPdf: Renderer = {
 };
 
 const deps = (renderer: Renderer): ProduceDeps => ({
-  statistics: createRawWeeklyStatistics(databases.data.db),
+  statistics: server.services.statistics,
   pool,
   renderer,
   appendices: config.reportAppendices,

@@ -65,6 +65,12 @@ export interface Config {
   readonly selfTestMaxIterations: number;
   /** Distinct operation names the GraphQL latency metric keeps before grouping the rest as `other`. */
   readonly metricsMaxOperationNames: number;
+  /** Longest range `weeklyStatistics` accepts, in days (from and to included). */
+  readonly statisticsMaxRangeDays: number;
+  /** Most applications, and most sources, one `weeklyStatistics` call may name. */
+  readonly statisticsMaxFilterValues: number;
+  /** Most expiring licences `licenceSummary` lists (it also says how many there are). */
+  readonly licenceSummaryExpiringLimit: number;
 
   // --- sign-in and two-step verification ---
   /** Email of the admin created on first start when no admin exists. */
@@ -378,7 +384,7 @@ export const VARIABLES = {
     key: 'workerTaskTimeouts',
     default: '',
     parse: taskTimeouts,
-    doc: 'Per-kind time limits overriding `WORKER_TASK_TIMEOUT_MS`, as `kind=ms,…` (kinds: `selfTest`, `renderReport`, `finishReportPdf`)',
+    doc: 'Per-kind time limits overriding `WORKER_TASK_TIMEOUT_MS`, as `kind=ms,…` (kinds: `selfTest`, `weeklyStatistics`, `renderReport`, `finishReportPdf`)',
   },
   WORKER_MAX_OLD_GENERATION_MB: {
     key: 'workerMaxOldGenerationMb',
@@ -409,6 +415,24 @@ export const VARIABLES = {
     default: '200',
     parse: integer(0, 100_000),
     doc: 'Distinct GraphQL operation names kept as metric labels; later ones are counted as `other`',
+  },
+  STATISTICS_MAX_RANGE_DAYS: {
+    key: 'statisticsMaxRangeDays',
+    default: '1827',
+    parse: integer(1, 36_525),
+    doc: 'Longest range `weeklyStatistics` accepts, in days, `from` and `to` included (1827: five years); longer is `BAD_USER_INPUT`',
+  },
+  STATISTICS_MAX_FILTER_VALUES: {
+    key: 'statisticsMaxFilterValues',
+    default: '100',
+    parse: integer(1, 10_000),
+    doc: 'Most applications, and most sources, one `weeklyStatistics` call may name; more is `BAD_USER_INPUT`',
+  },
+  LICENCE_SUMMARY_EXPIRING_LIMIT: {
+    key: 'licenceSummaryExpiringLimit',
+    default: '100',
+    parse: integer(1, 10_000),
+    doc: 'Most expiring licences `licenceSummary` lists, soonest first (`expiringCount` says how many there are)',
   },
   // --- sign-in and two-step verification ---
   ADMIN_EMAIL: {

@@ -12,8 +12,25 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
+  /** A calendar date without a time or a zone, `YYYY-MM-DD` (ISO 8601), for example `2026-04-01`. */
+  Date: { input: string; output: string; }
   /** An instant, as an ISO 8601 string in UTC (for example `2024-05-01T12:00:00.000Z`). */
   DateTime: { input: Date | string; output: Date | string; }
+};
+
+/** Licence counts of one application, each licence counted once. */
+export type ApplicationLicenceCounts = {
+  __typename?: 'ApplicationLicenceCounts';
+  /** Active and not expired. */
+  active: Scalars['Int']['output'];
+  /** The application. */
+  application: Scalars['String']['output'];
+  /** Past their expiry date, active or not. */
+  expired: Scalars['Int']['output'];
+  /** Deactivated and not expired. */
+  inactive: Scalars['Int']['output'];
+  /** All of them. */
+  total: Scalars['Int']['output'];
 };
 
 /** A security event from the audit log. */
@@ -114,6 +131,21 @@ export type DatabaseName =
   /** Licences, licence events and reports. */
   | 'DATA';
 
+/** A licence that expires soon. */
+export type ExpiringLicence = {
+  __typename?: 'ExpiringLicence';
+  /** Whether it is active (an inactive licence may expire too). */
+  active: Scalars['Boolean']['output'];
+  /** What it licenses. */
+  application: Scalars['String']['output'];
+  /** When it expires. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** The public identifier printed on the licence. */
+  uniqueId: Scalars['String']['output'];
+  /** Who holds it. */
+  username: Scalars['String']['output'];
+};
+
 /** The server's view of itself. */
 export type Health = {
   __typename?: 'Health';
@@ -133,6 +165,47 @@ export type HealthStatus =
   | 'DEGRADED'
   /** Everything answers. */
   | 'OK';
+
+/** How often one kind of event happened in the range. */
+export type KindFrequency = {
+  __typename?: 'KindFrequency';
+  /** Events of this kind. */
+  count: Scalars['Int']['output'];
+  /** The event kind, such as `validated`. */
+  kind: Scalars['String']['output'];
+  /** `count` divided by the range's total (0 to 1). */
+  share: Scalars['Float']['output'];
+};
+
+/** Licences per application and those about to expire. */
+export type LicenceSummary = {
+  __typename?: 'LicenceSummary';
+  /** Per application, sorted by name. */
+  applications: Array<ApplicationLicenceCounts>;
+  /** The moment the summary describes; expiry is judged against it. */
+  asOf: Scalars['DateTime']['output'];
+  /** Licences expiring after `asOf` and within the window, soonest first (at most `LICENCE_SUMMARY_EXPIRING_LIMIT`). */
+  expiring: Array<ExpiringLicence>;
+  /** How many licences expire within the window (may be more than `expiring` lists). */
+  expiringCount: Scalars['Int']['output'];
+  /** The window, in days after `asOf`, of `expiring`. */
+  expiringWithinDays: Scalars['Int']['output'];
+  /** Over every application. */
+  totals: LicenceTotals;
+};
+
+/** Licence counts over every application, each licence counted once. */
+export type LicenceTotals = {
+  __typename?: 'LicenceTotals';
+  /** Active and not expired. */
+  active: Scalars['Int']['output'];
+  /** Past their expiry date, active or not. */
+  expired: Scalars['Int']['output'];
+  /** Deactivated and not expired. */
+  inactive: Scalars['Int']['output'];
+  /** All of them. */
+  total: Scalars['Int']['output'];
+};
 
 export type Mutation = {
   __typename?: 'Mutation';
@@ -245,6 +318,32 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+/** A table a dashboard can draw as it is: `rows[i].values[j]` is the count of week `i` in column `columns[j]`. */
+export type Pivot = {
+  __typename?: 'Pivot';
+  /** Column names, sorted: the names asked for, or every name with events in the range. */
+  columns: Array<Scalars['String']['output']>;
+  /** The sum of every cell. */
+  grandTotal: Scalars['Int']['output'];
+  /** One row per week of the range, in order; weeks without events have zeros. */
+  rows: Array<PivotRow>;
+  /** Per column, the sum over all rows. */
+  totals: Array<Scalars['Int']['output']>;
+};
+
+/** One week of a pivot. */
+export type PivotRow = {
+  __typename?: 'PivotRow';
+  /** The ISO week, such as `2026-W14` (pandas' `%G-W%V`). */
+  key: Scalars['String']['output'];
+  /** The week's Monday, as a local date. */
+  start: Scalars['Date']['output'];
+  /** The sum of `values`. */
+  total: Scalars['Int']['output'];
+  /** Counts in the order of `columns`. */
+  values: Array<Scalars['Int']['output']>;
+};
+
 /**
  * Strongroom: licence records, sign-in with risk-based second factors, encrypted secrets
  * and deferred reports. Every field is described; start with `health`.
@@ -258,6 +357,13 @@ export type Query = {
    * The database part comes from a probe at most `HEALTH_CACHE_MS` old (1 s by default).
    */
   health: Health;
+  /**
+   * Licences per application, each counted once as active, inactive or expired, and the licences
+   * that expire within `expiringWithinDays` days (soonest first, at most
+   * `LICENCE_SUMMARY_EXPIRING_LIMIT` of them; `expiringCount` says how many there are).
+   * Analysts and admins only. BAD_USER_INPUT unless 0 ≤ `expiringWithinDays` ≤ 3650.
+   */
+  licenceSummary: LicenceSummary;
   /** The signed-in user. */
   me: User;
   /**
@@ -280,6 +386,25 @@ export type Query = {
    * when the client goes away. `iterations` must be between 1 and `SELF_TEST_MAX_ITERATIONS`.
    */
   systemSelfTest: SelfTestResult;
+  /**
+   * The weekly statistics report over licence events: events per week and application
+   * (`summary`), per event kind (`frequency`) and per week and source (`bySource`), all three in
+   * one answer. Weeks are ISO weeks starting on Monday at 00:00 in `timeZone`, labelled like
+   * pandas' `%G-W%V` (`2026-W14`); there is one row for each week from the week of `from` to the
+   * week of `to`, weeks without events included. Events count when their local date in
+   * `timeZone` is between `from` and `to`, both included, so the first and last rows may cover
+   * only part of their week. The numbers equal a direct aggregation over the raw events
+   * (`date_trunc('week', occurred_at AT TIME ZONE timeZone)`), in every zone PostgreSQL knows,
+   * and include events recorded a moment before; they are read from rollups, so the cost
+   * depends on the number of weeks, not of events.
+   *
+   * Analysts and admins only. BAD_USER_INPUT (with `extensions.field`) for `to` before `from`,
+   * a range longer than `STATISTICS_MAX_RANGE_DAYS` (five years), an unknown time zone, or an
+   * empty or over-long `applications` or `sources` list. A range in the future or before the
+   * first event answers with zeros; an unknown application or source is a column of zeros.
+   * Runs on the worker pool: TIMEOUT, SERVER_BUSY and CANCELLED as for any heavy field.
+   */
+  weeklyStatistics: WeeklyStatistics;
 };
 
 
@@ -290,6 +415,15 @@ export type Query = {
 export type QueryAuditLogArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * Strongroom: licence records, sign-in with risk-based second factors, encrypted secrets
+ * and deferred reports. Every field is described; start with `health`.
+ */
+export type QueryLicenceSummaryArgs = {
+  expiringWithinDays?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -318,6 +452,19 @@ export type QueryReportsArgs = {
  */
 export type QuerySystemSelfTestArgs = {
   iterations?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * Strongroom: licence records, sign-in with risk-based second factors, encrypted secrets
+ * and deferred reports. Every field is described; start with `health`.
+ */
+export type QueryWeeklyStatisticsArgs = {
+  applications?: InputMaybe<Array<Scalars['String']['input']>>;
+  from: Scalars['Date']['input'];
+  sources?: InputMaybe<Array<Scalars['String']['input']>>;
+  timeZone?: InputMaybe<Scalars['String']['input']>;
+  to: Scalars['Date']['input'];
 };
 
 /** A report job and, once it has succeeded, its file. */
@@ -401,16 +548,16 @@ export type ReportInput = {
   applications?: InputMaybe<Array<Scalars['String']['input']>>;
   /** The file to render. */
   format?: InputMaybe<ReportFormat>;
-  /** First day, `YYYY-MM-DD`, in `timeZone`. */
-  from: Scalars['String']['input'];
+  /** First day, in `timeZone`. */
+  from: Scalars['Date']['input'];
   /** The kind of report. */
   kind: ReportKind;
   /** Only these sources (1–100 names); omit for all. */
   sources?: InputMaybe<Array<Scalars['String']['input']>>;
   /** IANA time zone in which weeks start (Monday 00:00) and days are cut. */
   timeZone?: InputMaybe<Scalars['String']['input']>;
-  /** Last day, `YYYY-MM-DD`, in `timeZone` (included). At most `REPORT_MAX_RANGE_DAYS` after `from`. */
-  to: Scalars['String']['input'];
+  /** Last day, in `timeZone` (included). At most `REPORT_MAX_RANGE_DAYS` after `from`. */
+  to: Scalars['Date']['input'];
 };
 
 /** The kinds of report there are. */
@@ -423,14 +570,14 @@ export type ReportParameters = {
   __typename?: 'ReportParameters';
   /** The applications asked for; null: all. */
   applications: Maybe<Array<Scalars['String']['output']>>;
-  /** First day, `YYYY-MM-DD`. */
-  from: Scalars['String']['output'];
+  /** First day. */
+  from: Scalars['Date']['output'];
   /** The sources asked for; null: all. */
   sources: Maybe<Array<Scalars['String']['output']>>;
   /** The time zone of the weeks. */
   timeZone: Scalars['String']['output'];
-  /** Last day, `YYYY-MM-DD` (included). */
-  to: Scalars['String']['output'];
+  /** Last day (included). */
+  to: Scalars['Date']['output'];
 };
 
 /** Where a report is in its life. */
@@ -535,6 +682,27 @@ export type User = {
   username: Scalars['String']['output'];
 };
 
+/** The three tables of the weekly statistics report, and what they were asked for. */
+export type WeeklyStatistics = {
+  __typename?: 'WeeklyStatistics';
+  /** The application filter as applied (sorted, without duplicates), or null for all. */
+  applications: Maybe<Array<Scalars['String']['output']>>;
+  /** Events per week (rows) and source (columns). */
+  bySource: Pivot;
+  /** Events per kind over the whole range, most frequent first. */
+  frequency: Array<KindFrequency>;
+  /** First date counted, as asked. */
+  from: Scalars['Date']['output'];
+  /** The source filter as applied (sorted, without duplicates), or null for all. */
+  sources: Maybe<Array<Scalars['String']['output']>>;
+  /** Events per week (rows) and application (columns). */
+  summary: Pivot;
+  /** The time zone, as PostgreSQL spells it (`asia/kolkata` becomes `Asia/Kolkata`). */
+  timeZone: Scalars['String']['output'];
+  /** Last date counted, as asked. */
+  to: Scalars['Date']['output'];
+};
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -608,6 +776,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  ApplicationLicenceCounts: ResolverTypeWrapper<ApplicationLicenceCounts>;
   AuditEvent: ResolverTypeWrapper<AuditEvent>;
   AuditEventConnection: ResolverTypeWrapper<AuditEventConnection>;
   AuditEventEdge: ResolverTypeWrapper<AuditEventEdge>;
@@ -618,14 +787,21 @@ export type ResolversTypes = {
   CreateUserInput: CreateUserInput;
   DatabaseHealth: ResolverTypeWrapper<DatabaseHealth>;
   DatabaseName: DatabaseName;
+  Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  ExpiringLicence: ResolverTypeWrapper<ExpiringLicence>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Health: ResolverTypeWrapper<Health>;
   HealthStatus: HealthStatus;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  KindFrequency: ResolverTypeWrapper<KindFrequency>;
+  LicenceSummary: ResolverTypeWrapper<LicenceSummary>;
+  LicenceTotals: ResolverTypeWrapper<LicenceTotals>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  Pivot: ResolverTypeWrapper<Pivot>;
+  PivotRow: ResolverTypeWrapper<PivotRow>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Report: ResolverTypeWrapper<Report>;
   ReportConnection: ResolverTypeWrapper<ReportConnection>;
@@ -644,10 +820,12 @@ export type ResolversTypes = {
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   TotpEnrollment: ResolverTypeWrapper<TotpEnrollment>;
   User: ResolverTypeWrapper<UserView>;
+  WeeklyStatistics: ResolverTypeWrapper<WeeklyStatistics>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  ApplicationLicenceCounts: ApplicationLicenceCounts;
   AuditEvent: AuditEvent;
   AuditEventConnection: AuditEventConnection;
   AuditEventEdge: AuditEventEdge;
@@ -655,13 +833,20 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   CreateUserInput: CreateUserInput;
   DatabaseHealth: DatabaseHealth;
+  Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  ExpiringLicence: ExpiringLicence;
   Float: Scalars['Float']['output'];
   Health: Health;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  KindFrequency: KindFrequency;
+  LicenceSummary: LicenceSummary;
+  LicenceTotals: LicenceTotals;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
+  Pivot: Pivot;
+  PivotRow: PivotRow;
   Query: Record<PropertyKey, never>;
   Report: Report;
   ReportConnection: ReportConnection;
@@ -675,6 +860,7 @@ export type ResolversParentTypes = {
   String: Scalars['String']['output'];
   TotpEnrollment: TotpEnrollment;
   User: UserView;
+  WeeklyStatistics: WeeklyStatistics;
 };
 
 export type AuthDirectiveArgs = {
@@ -694,6 +880,14 @@ export type TwoFactorDirectiveArgs = {
 };
 
 export type TwoFactorDirectiveResolver<Result, Parent, ContextType = Context, Args = TwoFactorDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type ApplicationLicenceCountsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ApplicationLicenceCounts'] = ResolversParentTypes['ApplicationLicenceCounts']> = {
+  active?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  application?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expired?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  inactive?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
 
 export type AuditEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditEvent'] = ResolversParentTypes['AuditEvent']> = {
   detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -729,15 +923,49 @@ export type DatabaseHealthResolvers<ContextType = Context, ParentType extends Re
   roundTripMs?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
+export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
+  name: 'Date';
+}
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type ExpiringLicenceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ExpiringLicence'] = ResolversParentTypes['ExpiringLicence']> = {
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  application?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  uniqueId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
 
 export type HealthResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Health'] = ResolversParentTypes['Health']> = {
   databases?: Resolver<Array<ResolversTypes['DatabaseHealth']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['HealthStatus'], ParentType, ContextType>;
   uptimeSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type KindFrequencyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['KindFrequency'] = ResolversParentTypes['KindFrequency']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  share?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type LicenceSummaryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LicenceSummary'] = ResolversParentTypes['LicenceSummary']> = {
+  applications?: Resolver<Array<ResolversTypes['ApplicationLicenceCounts']>, ParentType, ContextType>;
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiring?: Resolver<Array<ResolversTypes['ExpiringLicence']>, ParentType, ContextType>;
+  expiringCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  expiringWithinDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['LicenceTotals'], ParentType, ContextType>;
+};
+
+export type LicenceTotalsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LicenceTotals'] = ResolversParentTypes['LicenceTotals']> = {
+  active?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  expired?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  inactive?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -760,13 +988,29 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type PivotResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Pivot'] = ResolversParentTypes['Pivot']> = {
+  columns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  grandTotal?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['PivotRow']>, ParentType, ContextType>;
+  totals?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type PivotRowResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PivotRow'] = ResolversParentTypes['PivotRow']> = {
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  start?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  values?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   auditLog?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryAuditLogArgs, 'first'>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
+  licenceSummary?: Resolver<ResolversTypes['LicenceSummary'], ParentType, ContextType, RequireFields<QueryLicenceSummaryArgs, 'expiringWithinDays'>>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   report?: Resolver<ResolversTypes['Report'], ParentType, ContextType, RequireFields<QueryReportArgs, 'id'>>;
   reports?: Resolver<ResolversTypes['ReportConnection'], ParentType, ContextType, RequireFields<QueryReportsArgs, 'first'>>;
   systemSelfTest?: Resolver<ResolversTypes['SelfTestResult'], ParentType, ContextType, RequireFields<QuerySystemSelfTestArgs, 'iterations'>>;
+  weeklyStatistics?: Resolver<ResolversTypes['WeeklyStatistics'], ParentType, ContextType, RequireFields<QueryWeeklyStatisticsArgs, 'from' | 'timeZone' | 'to'>>;
 };
 
 export type ReportResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Report'] = ResolversParentTypes['Report']> = {
@@ -804,10 +1048,10 @@ export type ReportErrorResolvers<ContextType = Context, ParentType extends Resol
 
 export type ReportParametersResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReportParameters'] = ResolversParentTypes['ReportParameters']> = {
   applications?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
-  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
   sources?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
   timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
 };
 
 export type SelfTestResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SelfTestResult'] = ResolversParentTypes['SelfTestResult']> = {
@@ -847,16 +1091,35 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type WeeklyStatisticsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WeeklyStatistics'] = ResolversParentTypes['WeeklyStatistics']> = {
+  applications?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  bySource?: Resolver<ResolversTypes['Pivot'], ParentType, ContextType>;
+  frequency?: Resolver<Array<ResolversTypes['KindFrequency']>, ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  sources?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['Pivot'], ParentType, ContextType>;
+  timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = Context> = {
+  ApplicationLicenceCounts?: ApplicationLicenceCountsResolvers<ContextType>;
   AuditEvent?: AuditEventResolvers<ContextType>;
   AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
   AuditEventEdge?: AuditEventEdgeResolvers<ContextType>;
   AuthTokens?: AuthTokensResolvers<ContextType>;
   DatabaseHealth?: DatabaseHealthResolvers<ContextType>;
+  Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  ExpiringLicence?: ExpiringLicenceResolvers<ContextType>;
   Health?: HealthResolvers<ContextType>;
+  KindFrequency?: KindFrequencyResolvers<ContextType>;
+  LicenceSummary?: LicenceSummaryResolvers<ContextType>;
+  LicenceTotals?: LicenceTotalsResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  Pivot?: PivotResolvers<ContextType>;
+  PivotRow?: PivotRowResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Report?: ReportResolvers<ContextType>;
   ReportConnection?: ReportConnectionResolvers<ContextType>;
@@ -868,6 +1131,7 @@ export type Resolvers<ContextType = Context> = {
   SignInPayload?: SignInPayloadResolvers<ContextType>;
   TotpEnrollment?: TotpEnrollmentResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
+  WeeklyStatistics?: WeeklyStatisticsResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = Context> = {

@@ -1,5 +1,6 @@
 /** The resolver map. One file per schema field under Query/, Mutation/ and type folders. */
 import type { Resolvers } from '../generated/graphql.ts';
+import { DateScalar } from './Date.ts';
 import { DateTime } from './DateTime.ts';
 import { cancelReport } from './Mutation/cancelReport.ts';
 import { confirmTotp } from './Mutation/confirmTotp.ts';
@@ -15,15 +16,18 @@ import { startStepUp } from './Mutation/startStepUp.ts';
 import { verifySignIn } from './Mutation/verifySignIn.ts';
 import { auditLog } from './Query/auditLog.ts';
 import { health } from './Query/health.ts';
+import { licenceSummary } from './Query/licenceSummary.ts';
 import { me } from './Query/me.ts';
 import { report } from './Query/report.ts';
 import { reports } from './Query/reports.ts';
 import { systemSelfTest } from './Query/systemSelfTest.ts';
+import { weeklyStatistics } from './Query/weeklyStatistics.ts';
 import { recoveryCodesRemaining } from './User/recoveryCodesRemaining.ts';
 
 export const resolvers: Resolvers = {
+  Date: DateScalar,
   DateTime,
-  Query: { health, me, auditLog, systemSelfTest, report, reports },
+  Query: { health, me, auditLog, systemSelfTest, weeklyStatistics, licenceSummary, report, reports },
   Mutation: {
     signIn,
     verifySignIn,

@@ -12,7 +12,7 @@ import { createSystemService, type SystemService } from './system.ts';
 import { createLicenceService, type LicenceService } from './licences.ts';
 import type { Renderer } from '../reports/renderer.ts';
 import { createReportsService, type ReportsService } from './reports/index.ts';
-import { createRawWeeklyStatistics } from './reports/statistics-source.ts';
+import { createStatisticsService, type StatisticsService } from './statistics/index.ts';
 
 /** The services that need only the databases: what CLIs, fixtures and builders write through. */
 export interface StoreServices {
@@ -28,6 +28,8 @@ export interface StoreServices {
 export interface Services extends StoreServices {
   readonly selfTest: SelfTestService;
   readonly reports: ReportsService;
+  /** Weekly statistics and the licence summary (dashboards, reports). */
+  readonly statistics: StatisticsService;
 }
 
 export interface StoreServiceDeps {
@@ -69,21 +71,31 @@ export function createStoreServices(deps: StoreServiceDeps): StoreServices {
 }
 
 export function createServices(deps: ServiceDeps): Services {
+  const { config } = deps;
   const store = createStoreServices(deps);
+  const now = deps.now ?? (() => new Date());
+  const statistics = createStatisticsService({
+    data: deps.databases.data,
+    pool: deps.pool,
+    maxRangeDays: config.statisticsMaxRangeDays,
+    maxFilterValues: config.statisticsMaxFilterValues,
+    expiringLimit: config.licenceSummaryExpiringLimit,
+    now,
+  });
   const reports = createReportsService({
-    config: deps.config,
+    config,
     database: deps.databases.data,
     pool: deps.pool,
     keys: store.auth.keys,
-    // Until the statistics service (issue 11) is in: the same numbers from the raw events.
-    statistics: createRawWeeklyStatistics(deps.databases.data.db),
+    statistics,
     renderer: deps.renderer,
     logger: deps.logger,
-    now: deps.now ?? (() => new Date()),
+    now,
   });
   return {
     ...store,
-    selfTest: createSelfTestService(deps.pool, deps.config.selfTestMaxIterations),
+    selfTest: createSelfTestService(deps.pool, config.selfTestMaxIterations),
+    statistics,
     reports,
     async close() {
       await reports.close(); // hands running reports back before the databases close

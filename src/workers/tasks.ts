@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type finishReportPdf from './tasks/finish-report-pdf.ts';
 import type renderReport from './tasks/render-report.ts';
 import type selfTest from './tasks/self-test.ts';
+import type weeklyStatistics from './tasks/weekly-statistics.ts';
 
 /** A task file and, at the type level only, its input and output. */
 export interface TaskDefinition<I = unknown, O = unknown> {
@@ -35,6 +36,7 @@ export function defineTask<F extends (input: any) => unknown>(url: URL): TaskDef
 /** Every heavy task Strongroom runs. Add report aggregation and re-encryption here. */
 export const TASKS = {
   selfTest: defineTask<typeof selfTest>(new URL('./tasks/self-test.ts', import.meta.url)),
+  weeklyStatistics: defineTask<typeof weeklyStatistics>(new URL('./tasks/weekly-statistics.ts', import.meta.url)),
   /** A report's HTML with its SVG charts, or its CSV. */
   renderReport: defineTask<typeof renderReport>(new URL('./tasks/render-report.ts', import.meta.url)),
   /** A printed report's appendices merged, pages numbered, outline written. */

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
+import { repoMigrations } from '../../src/db/migrate.ts';
 import { createScratch, runScript, type Scratch } from '../helpers/scratch.ts';
 
 /** Everything DDL could change, in a comparable form: relations, migration records, row counts. */
@@ -77,7 +78,8 @@ describe('the test runner in reuse mode (TEST_REUSE_DB=1)', () => {
     try {
       const run = await reuseRun();
       assert.equal(run.code, 1);
-      assert.match(run.stderr, /the data database \(.+\) is missing migration 0000_init/);
+      const latest = (await repoMigrations('data')).at(-1)!.tag;
+      assert.match(run.stderr, new RegExp(`the data database \\(.+\\) is missing migration ${latest}`));
       assert.match(run.stderr, /Run npm run db:migrate/);
       assert.doesNotMatch(run.stdout, /(#|ℹ) pass/);
     } finally {

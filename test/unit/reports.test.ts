@@ -13,7 +13,6 @@ import { csvField, renderWeeklyReportCsv } from '../../src/reports/csv.ts';
 import { cssString, renderWeeklyReportHtml } from '../../src/reports/html.ts';
 import { finishPdf, outlineTitles } from '../../src/reports/pdf.ts';
 import { isFinished, jobState, type JobRow, REPORT_STATUSES } from '../../src/services/reports/job-state.ts';
-import { isoWeekLabel, mondayOf, weeksBetween } from '../../src/services/reports/statistics-source.ts';
 import { sampleWeeklyStatistics } from '../fixtures/reports.ts';
 import { pdfText } from '../helpers/reports.ts';
 
@@ -128,15 +127,6 @@ describe('download ranges and validators', () => {
     assert.ok(noneMatch('*', '"b"'));
     assert.equal(noneMatch('"a"', '"b"'), false);
     assert.equal(noneMatch(undefined, '"b"'), false);
-  });
-});
-
-describe('report weeks', () => {
-  test('ISO week labels and Mondays, across a year boundary', () => {
-    assert.equal(mondayOf('2026-01-01'), '2025-12-29');
-    assert.equal(isoWeekLabel('2025-12-29'), '2026-W01');
-    assert.equal(isoWeekLabel('2026-12-28'), '2026-W53');
-    assert.deepEqual(weeksBetween('2026-01-07', '2026-01-19'), ['2026-01-05', '2026-01-12', '2026-01-19']);
   });
 });
 
