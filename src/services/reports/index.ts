@@ -69,13 +69,13 @@ function analyst(caller: Caller) {
   return caller;
 }
 
-const encodeCursor = (row: JobRow) => Buffer.from(`report:${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+/** A list cursor names the report it follows (opaque to clients). */
+const encodeCursor = (row: JobRow) => Buffer.from(`report:${row.id}`).toString('base64url');
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const m = /^report:([^|]{1,40})\|(.{36})$/.exec(Buffer.from(cursor.slice(0, 200), 'base64url').toString('utf8'));
-  const createdAt = m ? new Date(m[1]!) : undefined;
-  if (!m || !createdAt || Number.isNaN(createdAt.getTime()) || !UUID.test(m[2]!)) throw new BadUserInputError('after is not a cursor from this list.', 'after');
-  return { createdAt, id: m[2]! };
+function decodeCursor(cursor: string): string {
+  const m = /^report:(.{36})$/.exec(Buffer.from(cursor.slice(0, 100), 'base64url').toString('utf8'));
+  if (!m || !UUID.test(m[1]!)) throw new BadUserInputError('after is not a cursor from this list.', 'after');
+  return m[1]!;
 }
 
 export function createReportsService(deps: ReportsDeps) {

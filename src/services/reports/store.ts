@@ -80,8 +80,9 @@ export function createJobStore(db: NodePgDatabase) {
         const queued = Number((counted.rows[0] as Raw).n);
         if (queued >= maxQueued) return { inserted: false, queued } as const;
         const inserted = await tx.execute(
-          sql`insert into reporting.report_jobs (owner_id, kind, format, parameters, max_attempts)
-              values (${job.ownerId}, ${job.kind}, ${job.format}, ${JSON.stringify(job.parameters)}::jsonb, ${job.maxAttempts})
+          // clock_timestamp(), not now(): jobs queued in one transaction still list in the order they were asked for.
+          sql`insert into reporting.report_jobs (owner_id, kind, format, parameters, max_attempts, created_at)
+              values (${job.ownerId}, ${job.kind}, ${job.format}, ${JSON.stringify(job.parameters)}::jsonb, ${job.maxAttempts}, clock_timestamp())
               returning ${COLUMNS}`,
         );
         return { inserted: true, row: toRow(inserted.rows[0] as Raw) } as const;
@@ -90,10 +91,14 @@ export function createJobStore(db: NodePgDatabase) {
 
     get: (id: string) => first(sql`select ${COLUMNS} from reporting.report_jobs where id = ${id}`),
 
-    /** A page of jobs, newest first, after the keyset (createdAt, id) of the previous page; all owners when ownerId is null. */
-    async list(ownerId: string | null, limit: number, after: { createdAt: Date; id: string } | null): Promise<ListPage> {
+    /**
+     * A page of jobs, newest first, after the job `afterId` (the previous page's last); all
+     * owners when ownerId is null. The keyset is read from that row itself, so it keeps the
+     * database's microseconds (a cursor with JavaScript's milliseconds could skip rows).
+     */
+    async list(ownerId: string | null, limit: number, afterId: string | null): Promise<ListPage> {
       const owner = ownerId === null ? sql`true` : sql`owner_id = ${ownerId}`;
-      const keyset = after === null ? sql`true` : sql`(created_at, id) < (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`;
+      const keyset = afterId === null ? sql`true` : sql`(created_at, id) < (select created_at, id from reporting.report_jobs where id = ${afterId}::uuid)`;
       const found = await rows(
         sql`select ${COLUMNS} from reporting.report_jobs where ${owner} and ${keyset} order by created_at desc, id desc limit ${limit + 1}`,
       );
