@@ -71,7 +71,7 @@ function newPagePerPdf(browser: Browser): Renderer {
         await page.setRequestInterception(true);
         page.on('request', (r) => void (/^(data|about):/.test(r.url()) ? r.continue() : r.abort('blockedbyclient')));
         await page.setContent(html, { waitUntil: 'load' });
-        return await page.pdf({ printBackground: true, preferCSSPageSize: true });
+        return await page.pdf({ printBackground: true, preferCSSPageSize: true, tagged: false });
       } finally {
         await page.close();
       }

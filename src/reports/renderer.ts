@@ -249,7 +249,9 @@ export function createRenderer(options: RendererOptions): Renderer {
 
   async function print(page: Page, html: string): Promise<Uint8Array> {
     await page.setContent(html, { waitUntil: 'load', timeout: options.timeoutMs });
-    return page.pdf({ printBackground: true, preferCSSPageSize: true, timeout: options.timeoutMs });
+    // Untagged: a tagged (accessible) PDF is ~2.6× larger and slower to print and to finish,
+    // and its structure tree would not survive pdf-lib's merge and stamping anyway.
+    return page.pdf({ printBackground: true, preferCSSPageSize: true, tagged: false, timeout: options.timeoutMs });
   }
 
   return {
