@@ -9,6 +9,7 @@ import type { Config } from '../../config.ts';
 import type { Database } from '../../db/client.ts';
 import { BadUserInputError, ForbiddenError, NotFoundError, ServerBusyError, UnauthenticatedError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import { APPENDIX_NAMES } from '../../reports/appendices.ts';
 import type { Renderer } from '../../reports/renderer.ts';
 import type { ReportFormat, ReportKind, WeeklyReportParameters } from '../../reports/types.ts';
 import type { WorkerPool } from '../../workers/pool.ts';
@@ -80,6 +81,11 @@ function decodeCursor(cursor: string): string {
 
 export function createReportsService(deps: ReportsDeps) {
   const { config, logger, now } = deps;
+  for (const name of config.reportAppendices) {
+    if (!(APPENDIX_NAMES as readonly string[]).includes(name)) {
+      throw new TypeError(`REPORT_APPENDICES names an unknown appendix "${name}"; known: ${APPENDIX_NAMES.join(', ')}`);
+    }
+  }
   const store = createJobStore(deps.database.db);
   const links = createDownloadLinks(deps.keys, config.jwtIssuer);
   const knownZone = createTimeZoneCheck(deps.database.db);
