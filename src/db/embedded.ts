@@ -9,6 +9,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { PoolConfig } from 'pg';
+import { keepProtocolBatchesTogether } from './pglite-batches.ts';
 
 export interface EmbeddedPostgres {
   /** Connection settings for `pg` (plain data; safe to hand to a worker thread). */
@@ -55,6 +56,7 @@ export async function startEmbeddedPostgres(dataDir: string | undefined, maxConn
   const socketDir = await mkdtemp(path.join(os.tmpdir(), 'sr-'));
   const port = 5432;
   const server = new PGLiteSocketServer({ db, path: path.join(socketDir, `.s.PGSQL.${port}`), maxConnections });
+  keepProtocolBatchesTogether(server);
   await server.start();
   let closed = false;
   return {
