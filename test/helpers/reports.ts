@@ -45,7 +45,17 @@ export interface ReportServer extends TestServer {
 /** A test server that renders reports (REPORT_RENDERING=on) with a private DATA_DIR for its mail. */
 export async function startReportServer(overrides: Record<string, string> = {}): Promise<ReportServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-reports-'));
-  const s = await startTestServer({ DATA_DIR: dir, REPORT_RENDERING: 'on', REPORT_POLL_MS: '100', ...overrides });
+  // On the embedded database, one connection per server: under many concurrent connections
+  // pglite-socket's multiplexer has answered with protocol errors (26000 "unnamed prepared
+  // statement does not exist", 34000, 22P02), and a rendering server is busier than most.
+  const embedded = !process.env.TEST_SERVER_URL;
+  // It also looks for work only every second there (a report asked of this server starts at once anyway).
+  const s = await startTestServer({
+    DATA_DIR: dir,
+    REPORT_RENDERING: 'on',
+    ...(embedded ? { DB_POOL_MAX: '1', REPORT_POLL_MS: '1000' } : { REPORT_POLL_MS: '100' }),
+    ...overrides,
+  });
   const close = s.close;
   return Object.assign(s, {
     async close() {

@@ -64,11 +64,11 @@ describe('render worker processes', () => {
     const { id } = inserted.row;
     // The first PDF of a worker launches its Chromium: the job is RUNNING there for a while.
     const pid = String(first.child.pid);
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < 1500; i++) {
       const r = await row(id);
       if (r.status === 'RUNNING' && r.lease_owner?.includes(`:${pid}:`)) break;
       assert.notEqual(r.status, 'SUCCEEDED', 'another render loop took it first; the test could not land its kill');
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
     first.child.kill('SIGKILL');
     await first.exited;
