@@ -53,6 +53,10 @@ export async function startReportServer(overrides: Record<string, string> = {}):
   const s = await startTestServer({
     DATA_DIR: dir,
     REPORT_RENDERING: 'on',
+    // Generous limits: a shared CI machine running other suites can be many times slower.
+    REPORT_RENDER_TIMEOUT_MS: '300000',
+    WORKER_TASK_TIMEOUT_MS: '300000',
+    REPORT_MAX_WAIT_SECONDS: '120',
     ...(embedded ? { DB_POOL_MAX: '1', REPORT_POLL_MS: '1000' } : { REPORT_POLL_MS: '100' }),
     ...overrides,
   });

@@ -136,11 +136,11 @@ describe('a report whose data points at the canary', () => {
         .create(s.server.services);
       const { headers } = await caller(s, 'ANALYST');
       const input = { from: '2026-03-02', to: '2026-03-08', applications: [application] };
-      const pdf = (await requestReport(s, headers, input, 60)).body.data!.requestReport;
+      const pdf = (await requestReport(s, headers, input, 120)).body.data!.requestReport;
       assert.equal(pdf.status, 'SUCCEEDED');
       const text = await pdfText(new Uint8Array(await (await download(s, pdf.downloadUrl!)).arrayBuffer()));
       assert.ok(text.includes(`<img src="${canary.url}/app.png">`), 'the name is printed as text');
-      const html = (await requestReport(s, headers, { ...input, format: 'HTML' }, 60)).body.data!.requestReport;
+      const html = (await requestReport(s, headers, { ...input, format: 'HTML' }, 120)).body.data!.requestReport;
       const body = await (await download(s, html.downloadUrl!)).text();
       assert.ok(!body.includes(`<img src="${canary.url}`));
       // Open the HTML report in a browser too, as a person would: still nothing.

@@ -38,7 +38,7 @@ describe('reports', () => {
 
   test('a PDF asked for with waitSeconds comes back SUCCEEDED; its text has the title, every week, the totals and "page 1 of N", and its outline names each part', async () => {
     const apps = await seed(s);
-    const res = await requestReport(s, analyst.headers, { from: '2026-01-05', to: '2026-01-25', applications: apps }, 30);
+    const res = await requestReport(s, analyst.headers, { from: '2026-01-05', to: '2026-01-25', applications: apps }, 120);
     assert.equal(res.body.errors, undefined);
     const report = res.body.data!.requestReport;
     assert.equal(report.status, 'SUCCEEDED', JSON.stringify(report.error));
@@ -71,7 +71,7 @@ describe('reports', () => {
 
   test('the same report as HTML has the tables, two inline SVG charts and no script; as CSV, the three tables', async () => {
     const apps = await seed(s);
-    const html = (await requestReport(s, analyst.headers, { from: '2026-01-05', to: '2026-01-25', applications: apps, format: 'HTML' }, 30)).body.data!
+    const html = (await requestReport(s, analyst.headers, { from: '2026-01-05', to: '2026-01-25', applications: apps, format: 'HTML' }, 120)).body.data!
       .requestReport;
     assert.equal(html.status, 'SUCCEEDED');
     assert.equal(html.pageCount, null);
@@ -84,7 +84,7 @@ describe('reports', () => {
     assert.doesNotMatch(body, /<script/i);
     assert.match(body, /script-src 'none'/);
 
-    const csv = (await requestReport(s, analyst.headers, { from: '2026-01-05', to: '2026-01-25', applications: apps, format: 'CSV' }, 30)).body.data!
+    const csv = (await requestReport(s, analyst.headers, { from: '2026-01-05', to: '2026-01-25', applications: apps, format: 'CSV' }, 120)).body.data!
       .requestReport;
     const lines = (await (await download(s, csv.downloadUrl!)).text()).split('\r\n');
     assert.equal(lines[0], 'Events per week and application');
@@ -96,7 +96,7 @@ describe('reports', () => {
   });
 
   test('a range with no events gives a SUCCEEDED report that says so', async () => {
-    const res = await requestReport(s, analyst.headers, { from: '1999-01-04', to: '1999-01-17', applications: [unique('Nothing')] }, 30);
+    const res = await requestReport(s, analyst.headers, { from: '1999-01-04', to: '1999-01-17', applications: [unique('Nothing')] }, 120);
     const report = res.body.data!.requestReport;
     assert.equal(report.status, 'SUCCEEDED');
     const text = await pdfText(new Uint8Array(await (await download(s, report.downloadUrl!)).arrayBuffer()));
@@ -108,11 +108,11 @@ describe('reports', () => {
     const evil = `<script>alert(1)</script><img src=x onerror=alert(2)>&${unique('')}`;
     await aLicence().forApplication(evil).withEvent('validated', new Date('2026-02-03T10:00:00Z')).create(s.server.services);
     const input = { from: '2026-02-02', to: '2026-02-08', applications: [evil] };
-    const html = (await requestReport(s, analyst.headers, { ...input, format: 'HTML' }, 30)).body.data!.requestReport;
+    const html = (await requestReport(s, analyst.headers, { ...input, format: 'HTML' }, 120)).body.data!.requestReport;
     const body = await (await download(s, html.downloadUrl!)).text();
     assert.doesNotMatch(body, /<script>alert|<img src=x/);
     assert.match(body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;&lt;img src=x onerror=alert\(2\)&gt;&amp;/);
-    const pdf = (await requestReport(s, analyst.headers, input, 30)).body.data!.requestReport;
+    const pdf = (await requestReport(s, analyst.headers, input, 120)).body.data!.requestReport;
     const text = await pdfText(new Uint8Array(await (await download(s, pdf.downloadUrl!)).arrayBuffer()));
     assert.match(text, /<script>alert\(1\)<\/script><img src=x/);
   });
@@ -137,7 +137,7 @@ describe('reports', () => {
     const user = await caller(s, 'USER');
     const refused = await requestReport(s, user.headers, { from: '2026-01-05', to: '2026-01-11' });
     assert.equal(refused.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
-    const mine = (await requestReport(s, analyst.headers, { from: '2026-01-05', to: '2026-01-11', format: 'CSV' }, 30)).body.data!.requestReport;
+    const mine = (await requestReport(s, analyst.headers, { from: '2026-01-05', to: '2026-01-11', format: 'CSV' }, 120)).body.data!.requestReport;
     const other = await caller(s, 'ANALYST');
     const read = await s.gql(REPORT, { id: mine.id }, other.headers);
     assert.equal(read.body.errors?.[0]?.extensions?.code, 'NOT_FOUND');
@@ -156,7 +156,7 @@ describe('reports', () => {
   });
 
   test('downloads honour Range (206, 416) and If-None-Match (304); a bad or expired signature is 403, an unfinished report 409', async () => {
-    const report = (await requestReport(s, analyst.headers, { from: '2026-01-05', to: '2026-01-11' }, 30)).body.data!.requestReport;
+    const report = (await requestReport(s, analyst.headers, { from: '2026-01-05', to: '2026-01-11' }, 120)).body.data!.requestReport;
     const url = report.downloadUrl!;
     const whole = new Uint8Array(await (await download(s, url)).arrayBuffer());
     const full = await download(s, url);
