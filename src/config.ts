@@ -164,6 +164,40 @@ export interface Config {
   readonly rateLimitAccountLockMaxSeconds: number;
   /** How long an account's failed passwords are counted, from the first of them, in seconds. */
   readonly rateLimitAccountWindowSeconds: number;
+
+  // --- reports ---
+  /** Chromium for PDF reports (PUPPETEER_EXECUTABLE_PATH, default Debian's /usr/bin/chromium). */
+  readonly chromiumPath: string;
+  /** Whether this API process runs the report render loop too (npm run worker always does). */
+  readonly reportRendering: boolean;
+  /** Reports one process renders at once (also its pages kept open in Chromium). */
+  readonly reportConcurrency: number;
+  /** Queued reports (all processes) past which requestReport answers SERVER_BUSY. */
+  readonly reportMaxQueue: number;
+  /** Time limit of one attempt at rendering a report, in milliseconds. */
+  readonly reportRenderTimeoutMs: number;
+  /** Attempts at a report before it is FAILED (a crashed browser or a lost render process counts one). */
+  readonly reportMaxAttempts: number;
+  /** How long a render process holds a job without renewing its lease, in seconds. */
+  readonly reportLeaseSeconds: number;
+  /** How often an idle render loop looks for queued reports, in milliseconds. */
+  readonly reportPollMs: number;
+  /** Chromium is replaced after this many PDFs; 0: never. */
+  readonly reportChromiumRecycleAfter: number;
+  /** Most seconds requestReport(waitSeconds:) waits. */
+  readonly reportMaxWaitSeconds: number;
+  /** Lifetime of a download URL, in seconds. */
+  readonly reportDownloadTtlSeconds: number;
+  /** Finished reports are deleted this many hours after they finished. */
+  readonly reportRetentionHours: number;
+  /** Most reports one sweep deletes. */
+  readonly reportSweepBatch: number;
+  /** Longest range a report may cover, in days. */
+  readonly reportMaxRangeDays: number;
+  /** PDF appendices merged after every weekly statistics report, by name. */
+  readonly reportAppendices: readonly string[];
+  /** Public base URL of the API (for download links); unset: links are relative to the API's origin. */
+  readonly publicUrl: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -263,6 +297,21 @@ const secret =
 const nonEmpty = (raw: string): string => {
   if (raw.trim() === '') throw new InvalidValue('must not be empty');
   return raw.trim();
+};
+
+/**
+ * Comma-separated appendix names. Only their form is checked here (config loads nothing of
+ * the rest of the program); the reports service refuses a name that has no file at start.
+ */
+const appendixList = (raw: string): readonly string[] => {
+  const names = raw
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(name)) throw new InvalidValue('must be a comma-separated list of appendix names, such as terms-of-licence');
+  }
+  return Object.freeze(names);
 };
 
 /** Every variable Strongroom reads, in README order. */
@@ -395,7 +444,7 @@ export const VARIABLES = {
     key: 'workerTaskTimeouts',
     default: '',
     parse: taskTimeouts,
-    doc: 'Per-kind time limits overriding `WORKER_TASK_TIMEOUT_MS`, as `kind=ms,…` (kinds: `selfTest`, `weeklyStatistics`)',
+    doc: 'Per-kind time limits overriding `WORKER_TASK_TIMEOUT_MS`, as `kind=ms,…` (kinds: `selfTest`, `weeklyStatistics`, `renderReport`, `finishReportPdf`)',
   },
   WORKER_MAX_OLD_GENERATION_MB: {
     key: 'workerMaxOldGenerationMb',
@@ -675,6 +724,103 @@ export const VARIABLES = {
     default: '86400',
     parse: integer(1, 2_592_000),
     doc: "How long an account's failed passwords are counted, from the first of them, in seconds (1 day); a correct password clears them",
+  },
+  // --- reports ---
+  PUPPETEER_EXECUTABLE_PATH: {
+    key: 'chromiumPath',
+    default: '/usr/bin/chromium',
+    parse: nonEmpty,
+    doc: "Chromium that prints PDF reports (Debian's `chromium`); without one, PDF reports fail with `RENDERER_UNAVAILABLE` and everything else works",
+  },
+  REPORT_RENDERING: {
+    key: 'reportRendering',
+    default: 'on',
+    parse: boolean,
+    doc: 'Whether the API process renders reports too (`on`/`off`); `npm run worker` processes always do',
+  },
+  REPORT_CONCURRENCY: {
+    key: 'reportConcurrency',
+    default: '2',
+    parse: integer(1, 64),
+    doc: 'Reports one process renders at once (and Chromium pages it keeps open); the rest stay `QUEUED`',
+  },
+  REPORT_MAX_QUEUE: {
+    key: 'reportMaxQueue',
+    default: '64',
+    parse: integer(1, 1_000_000),
+    doc: 'Queued reports (across all processes) past which `requestReport` answers `SERVER_BUSY`',
+  },
+  REPORT_RENDER_TIMEOUT_MS: {
+    key: 'reportRenderTimeoutMs',
+    default: '60000',
+    parse: integer(1000, 3_600_000),
+    doc: 'Time limit of one attempt at a report (statistics, templates, Chromium, appendices), ms; past it the report is `TIMED_OUT`',
+  },
+  REPORT_MAX_ATTEMPTS: {
+    key: 'reportMaxAttempts',
+    default: '3',
+    parse: integer(1, 20),
+    doc: 'Attempts at a report before it is `FAILED` (a crashed Chromium or a lost render process costs one)',
+  },
+  REPORT_LEASE_SECONDS: {
+    key: 'reportLeaseSeconds',
+    default: '30',
+    parse: integer(1, 3600),
+    doc: 'A render process holds a running report this long without renewing (it renews every third of it); a process that dies loses its reports to another after this',
+  },
+  REPORT_POLL_MS: {
+    key: 'reportPollMs',
+    default: '1000',
+    parse: integer(10, 60_000),
+    doc: 'How often an idle render loop looks for queued reports (ms); a report requested from the same process starts at once',
+  },
+  REPORT_CHROMIUM_RECYCLE_AFTER: {
+    key: 'reportChromiumRecycleAfter',
+    default: '100',
+    parse: integer(0, 1_000_000),
+    doc: 'Chromium is replaced after this many PDFs, for memory (0: never)',
+  },
+  REPORT_MAX_WAIT_SECONDS: {
+    key: 'reportMaxWaitSeconds',
+    default: '30',
+    parse: integer(0, 600),
+    doc: 'Most seconds `requestReport(waitSeconds:)` waits for the report (longer asks wait this long)',
+  },
+  REPORT_DOWNLOAD_TTL_SECONDS: {
+    key: 'reportDownloadTtlSeconds',
+    default: '900',
+    parse: integer(10, 86_400),
+    doc: "Lifetime of a report's `downloadUrl` in seconds (15 min), at most `ACCESS_TOKEN_TTL_SECONDS`",
+  },
+  REPORT_RETENTION_HOURS: {
+    key: 'reportRetentionHours',
+    default: '168',
+    parse: integer(1, 87_600),
+    doc: 'Finished reports (and their files) are deleted this many hours after they finished (7 days)',
+  },
+  REPORT_SWEEP_BATCH: {
+    key: 'reportSweepBatch',
+    default: '100',
+    parse: integer(1, 100_000),
+    doc: 'Most expired reports one pass of the render loop deletes',
+  },
+  REPORT_MAX_RANGE_DAYS: {
+    key: 'reportMaxRangeDays',
+    default: '1830',
+    parse: integer(1, 36_600),
+    doc: 'Longest range a report may cover, in days (about 5 years)',
+  },
+  REPORT_APPENDICES: {
+    key: 'reportAppendices',
+    default: 'terms-of-licence',
+    parse: appendixList,
+    doc: 'PDF appendices merged after every weekly statistics PDF, comma-separated (known: `terms-of-licence`; an unknown name stops the start); empty: none',
+  },
+  PUBLIC_URL: {
+    key: 'publicUrl',
+    default: undefined,
+    parse: (raw) => urlWithScheme('http://', 'https://')(raw).replace(/\/+$/, ''),
+    doc: "Public base URL of the API, such as `https://strongroom.example.com`, for report download links; unset: links are paths on the API's own origin",
   },
 } satisfies { [name: string]: Variable<keyof Config> };
 

@@ -34,6 +34,11 @@ export const ERROR_CODES = {
   OPERATION_RESOLUTION_FAILURE: 'The document holds several operations and `operationName` is missing or names none of them; HTTP 400.',
   PERSISTED_QUERY_NOT_FOUND:
     'An automatic persisted query was sent by its hash alone and the server does not know it (yet): send it again with `query`. HTTP 200, so that clients that follow the protocol retry.',
+  RENDERER_UNAVAILABLE:
+    'A PDF report could not be rendered because Chromium is not available (see `PUPPETEER_EXECUTABLE_PATH`); HTML and CSV reports still work.',
+  RENDER_FAILED: 'A report failed on every attempt (Chromium or the render process went away, or rendering broke); `Report.attempts` says how many were made.',
+  REPORT_NOT_READY: 'The report has not finished (it is queued or running, or it failed or was cancelled), so there is nothing to download; HTTP 409.',
+  RANGE_NOT_SATISFIABLE: 'The `Range` header of a download asks for bytes the file does not have; HTTP 416.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -10,8 +10,10 @@ import { migrateDatabase, migrationStatus } from './db/migrate.ts';
 import { describeForLog } from './errors.ts';
 import { makeDataDirPrivate, usePrivateUmask } from './fs/private.ts';
 import { createLogger, logDestination } from './logger.ts';
+import { createRenderer, type Renderer } from './reports/renderer.ts';
 import { createServer, type StrongroomServer } from './server.ts';
 import { openWorkerPool } from './workers/index.ts';
+import { rendererOptions } from './reports/index.ts';
 import type { WorkerPool } from './workers/pool.ts';
 
 // Before anything is created: what this process (and PGlite in it) makes is private to its user.
@@ -61,13 +63,15 @@ async function start(): Promise<void> {
   let databases: Databases | undefined;
   let server: StrongroomServer | undefined;
   let pool: WorkerPool | undefined;
+  let renderer: Renderer | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
     try {
-      await server?.close();
+      await server?.close(); // also stops the render loop, handing its running reports back
+      await renderer?.close();
       await pool?.close(); // after HTTP has drained: whatever still runs has no client waiting
       await databases?.close();
       logger.info('stopped');
@@ -92,11 +96,13 @@ async function start(): Promise<void> {
     if (databases.embedded) logger.info({ dataDir: databases.embedded.dataDir }, 'using the embedded database (set DATABASE_URL for PostgreSQL)');
     await prepareDatabases(databases);
     pool = openWorkerPool(config, logger);
-    server = await createServer({ config, logger, databases, pool });
+    if (config.reportRendering) renderer = createRenderer(rendererOptions(config, logger));
+    server = await createServer({ config, logger, databases, pool, renderer });
     await bootstrapAdmin(server);
     if (config.smtpUrl) logger.info({ smtp: server.services.mail.description }, 'mail goes out over SMTP');
     else logger.info({ outbox: server.services.mail.description }, 'no SMTP_URL: mail is written as .eml files to the outbox folder');
     const url = await server.listen();
+    server.services.reports.start();
     const metricsUrl = server.metricsUrl();
     logger.info(
       { url: `${url}/graphql`, ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}), startupMs: Math.round(performance.now() - startedAt) },
@@ -114,6 +120,7 @@ async function start(): Promise<void> {
       process.stderr.write(`Start failed: ${err instanceof Error ? err.message : String(err)}\n`);
     }
     await server?.close().catch(() => {});
+    await renderer?.close().catch(() => {});
     await pool?.close().catch(() => {});
     await databases?.close().catch(() => {});
     process.exit(1);

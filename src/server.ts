@@ -18,6 +18,8 @@ import { createMetrics, registerMetricsRoute } from './http/metrics.ts';
 import { registerJsonBodyParser } from './http/json-body.ts';
 import { registerJwksRoute } from './http/jwks.ts';
 import { requestId } from './http/request-id.ts';
+import { registerReportDownloads } from './http/reports.ts';
+import type { Renderer } from './reports/renderer.ts';
 import type { Logger } from './logger.ts';
 import { buildSchema } from './schema.ts';
 import { createServices, type Services } from './services/index.ts';
@@ -32,6 +34,11 @@ export interface ServerDeps {
   readonly pool: WorkerPool<typeof TASKS>;
   /** The clock (tests pass a frozen one); default the system clock. */
   readonly now?: () => Date;
+  /**
+   * The PDF renderer, when this process renders reports (REPORT_RENDERING); created and
+   * closed by the caller. The render loop starts with `services.reports.start()`.
+   */
+  readonly renderer?: Renderer;
 }
 
 export interface StrongroomServer {
@@ -79,9 +86,10 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
   });
   registerErrorHandlers(app);
   registerJsonBodyParser(app, { maxDepth: config.bodyMaxDepth });
-  const services = createServices({ config, databases, logger, pool, now: deps.now });
+  const services = createServices({ config, databases, logger, pool, now: deps.now, renderer: deps.renderer });
   registerHealthRoutes(app, services.system);
   registerJwksRoute(app, services.auth);
+  registerReportDownloads(app, services.reports);
   const metrics = createMetrics({ pool, taskKinds: TASK_KINDS, maxOperationNames: config.metricsMaxOperationNames });
   app.addHook('onClose', async () => metrics.close());
   // With METRICS_PORT, /metrics lives on a listener of its own (a private address) and not on the API's.

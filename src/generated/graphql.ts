@@ -212,6 +212,11 @@ export type LicenceTotals = {
 export type Mutation = {
   __typename?: 'Mutation';
   /**
+   * Cancels a QUEUED or RUNNING report (a render in progress is abandoned); a report that has
+   * already finished is returned as it is. NOT_FOUND for another user's report.
+   */
+  cancelReport: Report;
+  /**
    * Finishes enrolment with a code from the app; returns 10 new recovery codes (the old ones stop
    * working), shown only this once. Same second step as enrollTotp. Mails the account a security notice.
    */
@@ -232,6 +237,16 @@ export type Mutation = {
    * app, and a second step with it or a recovery code within the last 15 minutes. Mails the account a security notice.
    */
   regenerateRecoveryCodes: Array<Scalars['String']['output']>;
+  /**
+   * Asks for a report. It is queued at once and rendered by whichever render process is free
+   * (this server, or one started with `npm run worker`), surviving the client going away.
+   * With `waitSeconds`, the answer waits up to that long (at most `REPORT_MAX_WAIT_SECONDS`)
+   * for the report to finish, then gives its state as it is then: a report still QUEUED or
+   * RUNNING is an answer, not an error — ask `report(id)` later. Needs the ANALYST role (admins
+   * too). Errors: BAD_USER_INPUT (`extensions.field` names the argument), SERVER_BUSY when
+   * `REPORT_MAX_QUEUE` reports already wait (retry after `extensions.retryAfter` seconds).
+   */
+  requestReport: Report;
   /** Mails a new code for a pending challenge (the old one stops working), and the new-sign-in notice if it had not gone out. With email codes off, only the notice (delivery NOT_SENT). Rate-limited per challenge. */
   resendSignInCode: SignInChallenge;
   /**
@@ -267,6 +282,11 @@ export type Mutation = {
 };
 
 
+export type MutationCancelReportArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationConfirmTotpArgs = {
   code: Scalars['String']['input'];
 };
@@ -279,6 +299,12 @@ export type MutationCreateUserArgs = {
 
 export type MutationRefreshSessionArgs = {
   refreshToken: Scalars['String']['input'];
+};
+
+
+export type MutationRequestReportArgs = {
+  input: ReportInput;
+  waitSeconds?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -371,6 +397,17 @@ export type Query = {
   /** The signed-in user. */
   me: User;
   /**
+   * One report, by id: its state, progress and, once it has SUCCEEDED, a signed download link.
+   * Needs the ANALYST role (admins too). A caller sees their own reports, an admin everyone's;
+   * any other id is NOT_FOUND.
+   */
+  report: Report;
+  /**
+   * The caller's reports, newest first (an admin's: everyone's). A cursor connection: pass
+   * `pageInfo.endCursor` as `after` for the next page.
+   */
+  reports: ReportConnection;
+  /**
    * Runs `iterations` rounds of SHA-256 on a worker thread and answers with the digest: a
    * known amount of CPU work that shows the worker pool serves (and how long it takes).
    * Needs sign-in (`@auth`, any role; the access token from `signIn` works before the second
@@ -424,6 +461,25 @@ export type QueryLicenceSummaryArgs = {
  * Strongroom: licence records, sign-in with risk-based second factors, encrypted secrets
  * and deferred reports. Every field is described; start with `health`.
  */
+export type QueryReportArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Strongroom: licence records, sign-in with risk-based second factors, encrypted secrets
+ * and deferred reports. Every field is described; start with `health`.
+ */
+export type QueryReportsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * Strongroom: licence records, sign-in with risk-based second factors, encrypted secrets
+ * and deferred reports. Every field is described; start with `health`.
+ */
 export type QuerySystemSelfTestArgs = {
   iterations?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -440,6 +496,134 @@ export type QueryWeeklyStatisticsArgs = {
   timeZone?: InputMaybe<Scalars['String']['input']>;
   to: Scalars['Date']['input'];
 };
+
+/** A report job and, once it has succeeded, its file. */
+export type Report = {
+  __typename?: 'Report';
+  /** Render attempts made (a crashed renderer or a lost render process costs one). */
+  attempts: Scalars['Int']['output'];
+  /** Size of the file in bytes; null before it has SUCCEEDED. */
+  byteSize: Maybe<Scalars['Int']['output']>;
+  /** When it was asked for. */
+  createdAt: Scalars['DateTime']['output'];
+  /**
+   * A signed link that fetches the file with a plain GET (no Authorization header), valid for
+   * `REPORT_DOWNLOAD_TTL_SECONDS` (15 min) for the caller; null unless SUCCEEDED. Relative to
+   * the API's origin unless `PUBLIC_URL` is set. Ask for the report again for a fresh link.
+   */
+  downloadUrl: Maybe<Scalars['String']['output']>;
+  /** When `downloadUrl` stops working; null without one. */
+  downloadUrlExpiresAt: Maybe<Scalars['DateTime']['output']>;
+  /** Why it FAILED or TIMED_OUT; null otherwise. */
+  error: Maybe<ReportError>;
+  /** When it SUCCEEDED, FAILED, was CANCELLED or TIMED_OUT. */
+  finishedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The file format. */
+  format: ReportFormat;
+  /** The report's id. */
+  id: Scalars['ID']['output'];
+  /** The kind of report. */
+  kind: ReportKind;
+  /** Pages of a PDF, appendices included; null for other formats or before it has SUCCEEDED. */
+  pageCount: Maybe<Scalars['Int']['output']>;
+  /** What it was asked for. */
+  parameters: ReportParameters;
+  /** 0–100; moves while RUNNING, 100 when SUCCEEDED. */
+  progress: Scalars['Int']['output'];
+  /** When its first attempt started; null while QUEUED. */
+  startedAt: Maybe<Scalars['DateTime']['output']>;
+  /** Where it is in its life. */
+  status: ReportStatus;
+};
+
+/** A page of reports, newest first. */
+export type ReportConnection = {
+  __typename?: 'ReportConnection';
+  /** The reports on this page. */
+  edges: Array<ReportEdge>;
+  /** Whether more follow, and the cursor to ask for them. */
+  pageInfo: PageInfo;
+};
+
+/** One report in a list. */
+export type ReportEdge = {
+  __typename?: 'ReportEdge';
+  /** Pass as `after` to continue after this report. */
+  cursor: Scalars['String']['output'];
+  /** The report. */
+  node: Report;
+};
+
+/** Why a report failed or timed out. */
+export type ReportError = {
+  __typename?: 'ReportError';
+  /** A code from the README's Errors table, such as RENDERER_UNAVAILABLE, RENDER_FAILED or TIMEOUT. */
+  code: Scalars['String']['output'];
+  /** What happened, for people. */
+  message: Scalars['String']['output'];
+};
+
+/** The file a report is rendered to. */
+export type ReportFormat =
+  /** The three tables, one after another (RFC 4180, CRLF line ends). */
+  | 'CSV'
+  /** The same document as one HTML page (readable from phones to desktops; prints like the PDF). */
+  | 'HTML'
+  /** A4 PDF with charts, a header and "page X of Y" on every page, and its appendices. */
+  | 'PDF';
+
+/** What to report on. */
+export type ReportInput = {
+  /** Only these applications (1–100 names); omit for all. */
+  applications?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** The file to render. */
+  format?: InputMaybe<ReportFormat>;
+  /** First day, in `timeZone`. */
+  from: Scalars['Date']['input'];
+  /** The kind of report. */
+  kind: ReportKind;
+  /** Only these sources (1–100 names); omit for all. */
+  sources?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** IANA time zone in which weeks start (Monday 00:00) and days are cut. */
+  timeZone?: InputMaybe<Scalars['String']['input']>;
+  /** Last day, in `timeZone` (included). At most `REPORT_MAX_RANGE_DAYS` after `from`. */
+  to: Scalars['Date']['input'];
+};
+
+/** The kinds of report there are. */
+export type ReportKind =
+  /** Licence events per ISO week by application and by source, and by kind; with two charts. */
+  | 'WEEKLY_STATISTICS';
+
+/** What a report was asked for. */
+export type ReportParameters = {
+  __typename?: 'ReportParameters';
+  /** The applications asked for; null: all. */
+  applications: Maybe<Array<Scalars['String']['output']>>;
+  /** First day. */
+  from: Scalars['Date']['output'];
+  /** The sources asked for; null: all. */
+  sources: Maybe<Array<Scalars['String']['output']>>;
+  /** The time zone of the weeks. */
+  timeZone: Scalars['String']['output'];
+  /** Last day (included). */
+  to: Scalars['Date']['output'];
+};
+
+/** Where a report is in its life. */
+export type ReportStatus =
+  /** Cancelled with `cancelReport`. */
+  | 'CANCELLED'
+  /** Gave up; `error` says why. */
+  | 'FAILED'
+  /** Waiting for a free render slot. */
+  | 'QUEUED'
+  /** Being rendered; `progress` moves. */
+  | 'RUNNING'
+  /** Finished; `downloadUrl` fetches it. */
+  | 'SUCCEEDED'
+  /** An attempt took longer than `REPORT_RENDER_TIMEOUT_MS`. */
+  | 'TIMED_OUT';
 
 /** What a user may do; each role includes the ones before it. */
 export type Role =
@@ -653,6 +837,15 @@ export type ResolversTypes = {
   Pivot: ResolverTypeWrapper<Pivot>;
   PivotRow: ResolverTypeWrapper<PivotRow>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Report: ResolverTypeWrapper<Report>;
+  ReportConnection: ResolverTypeWrapper<ReportConnection>;
+  ReportEdge: ResolverTypeWrapper<ReportEdge>;
+  ReportError: ResolverTypeWrapper<ReportError>;
+  ReportFormat: ReportFormat;
+  ReportInput: ReportInput;
+  ReportKind: ReportKind;
+  ReportParameters: ResolverTypeWrapper<ReportParameters>;
+  ReportStatus: ReportStatus;
   Role: Role;
   SecondFactorChannel: SecondFactorChannel;
   SelfTestResult: ResolverTypeWrapper<SelfTestResult>;
@@ -689,6 +882,12 @@ export type ResolversParentTypes = {
   Pivot: Pivot;
   PivotRow: PivotRow;
   Query: Record<PropertyKey, never>;
+  Report: Report;
+  ReportConnection: ReportConnection;
+  ReportEdge: ReportEdge;
+  ReportError: ReportError;
+  ReportInput: ReportInput;
+  ReportParameters: ReportParameters;
   SelfTestResult: SelfTestResult;
   SignInChallenge: SignInChallenge;
   SignInPayload: SignInPayload;
@@ -804,11 +1003,13 @@ export type LicenceTotalsResolvers<ContextType = Context, ParentType extends Res
 };
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  cancelReport?: Resolver<ResolversTypes['Report'], ParentType, ContextType, RequireFields<MutationCancelReportArgs, 'id'>>;
   confirmTotp?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType, RequireFields<MutationConfirmTotpArgs, 'code'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
   enrollTotp?: Resolver<ResolversTypes['TotpEnrollment'], ParentType, ContextType>;
   refreshSession?: Resolver<ResolversTypes['AuthTokens'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
   regenerateRecoveryCodes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  requestReport?: Resolver<ResolversTypes['Report'], ParentType, ContextType, RequireFields<MutationRequestReportArgs, 'input' | 'waitSeconds'>>;
   resendSignInCode?: Resolver<ResolversTypes['SignInChallenge'], ParentType, ContextType, RequireFields<MutationResendSignInCodeArgs, 'challengeId'>>;
   setEmailCodes?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetEmailCodesArgs, 'enabled'>>;
   signIn?: Resolver<ResolversTypes['SignInPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'deviceId' | 'email' | 'password'>>;
@@ -842,8 +1043,51 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
   licenceSummary?: Resolver<ResolversTypes['LicenceSummary'], ParentType, ContextType, RequireFields<QueryLicenceSummaryArgs, 'expiringWithinDays'>>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  report?: Resolver<ResolversTypes['Report'], ParentType, ContextType, RequireFields<QueryReportArgs, 'id'>>;
+  reports?: Resolver<ResolversTypes['ReportConnection'], ParentType, ContextType, RequireFields<QueryReportsArgs, 'first'>>;
   systemSelfTest?: Resolver<ResolversTypes['SelfTestResult'], ParentType, ContextType, RequireFields<QuerySystemSelfTestArgs, 'iterations'>>;
   weeklyStatistics?: Resolver<ResolversTypes['WeeklyStatistics'], ParentType, ContextType, RequireFields<QueryWeeklyStatisticsArgs, 'from' | 'timeZone' | 'to'>>;
+};
+
+export type ReportResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Report'] = ResolversParentTypes['Report']> = {
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  byteSize?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  downloadUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  downloadUrlExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['ReportError']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  format?: Resolver<ResolversTypes['ReportFormat'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ReportKind'], ParentType, ContextType>;
+  pageCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  parameters?: Resolver<ResolversTypes['ReportParameters'], ParentType, ContextType>;
+  progress?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ReportStatus'], ParentType, ContextType>;
+};
+
+export type ReportConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReportConnection'] = ResolversParentTypes['ReportConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ReportEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type ReportEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReportEdge'] = ResolversParentTypes['ReportEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Report'], ParentType, ContextType>;
+};
+
+export type ReportErrorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReportError'] = ResolversParentTypes['ReportError']> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ReportParametersResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReportParameters'] = ResolversParentTypes['ReportParameters']> = {
+  applications?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  sources?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
 };
 
 export type SelfTestResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SelfTestResult'] = ResolversParentTypes['SelfTestResult']> = {
@@ -915,6 +1159,11 @@ export type Resolvers<ContextType = Context> = {
   Pivot?: PivotResolvers<ContextType>;
   PivotRow?: PivotRowResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Report?: ReportResolvers<ContextType>;
+  ReportConnection?: ReportConnectionResolvers<ContextType>;
+  ReportEdge?: ReportEdgeResolvers<ContextType>;
+  ReportError?: ReportErrorResolvers<ContextType>;
+  ReportParameters?: ReportParametersResolvers<ContextType>;
   SelfTestResult?: SelfTestResultResolvers<ContextType>;
   SignInChallenge?: SignInChallengeResolvers<ContextType>;
   SignInPayload?: SignInPayloadResolvers<ContextType>;

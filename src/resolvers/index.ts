@@ -2,11 +2,13 @@
 import type { Resolvers } from '../generated/graphql.ts';
 import { DateScalar } from './Date.ts';
 import { DateTime } from './DateTime.ts';
+import { cancelReport } from './Mutation/cancelReport.ts';
 import { confirmTotp } from './Mutation/confirmTotp.ts';
 import { createUser } from './Mutation/createUser.ts';
 import { enrollTotp } from './Mutation/enrollTotp.ts';
 import { refreshSession } from './Mutation/refreshSession.ts';
 import { regenerateRecoveryCodes } from './Mutation/regenerateRecoveryCodes.ts';
+import { requestReport } from './Mutation/requestReport.ts';
 import { resendSignInCode } from './Mutation/resendSignInCode.ts';
 import { setEmailCodes } from './Mutation/setEmailCodes.ts';
 import { signIn } from './Mutation/signIn.ts';
@@ -18,6 +20,8 @@ import { auditLog } from './Query/auditLog.ts';
 import { health } from './Query/health.ts';
 import { licenceSummary } from './Query/licenceSummary.ts';
 import { me } from './Query/me.ts';
+import { report } from './Query/report.ts';
+import { reports } from './Query/reports.ts';
 import { systemSelfTest } from './Query/systemSelfTest.ts';
 import { weeklyStatistics } from './Query/weeklyStatistics.ts';
 import { recoveryCodesRemaining } from './User/recoveryCodesRemaining.ts';
@@ -26,7 +30,7 @@ import { secondFactorChannels } from './User/secondFactorChannels.ts';
 export const resolvers: Resolvers = {
   Date: DateScalar,
   DateTime,
-  Query: { health, me, auditLog, systemSelfTest, weeklyStatistics, licenceSummary },
+  Query: { health, me, auditLog, systemSelfTest, weeklyStatistics, licenceSummary, report, reports },
   Mutation: {
     signIn,
     verifySignIn,
@@ -40,6 +44,8 @@ export const resolvers: Resolvers = {
     confirmTotp,
     regenerateRecoveryCodes,
     setEmailCodes,
+    requestReport,
+    cancelReport,
   },
   User: { recoveryCodesRemaining, secondFactorChannels },
 };

@@ -10,6 +10,8 @@ import { createAuthService, type AuthService } from './auth/index.ts';
 import { createSelfTestService, type SelfTestService } from './self-test.ts';
 import { createSystemService, type SystemService } from './system.ts';
 import { createLicenceService, type LicenceService } from './licences.ts';
+import type { Renderer } from '../reports/renderer.ts';
+import { createReportsService, type ReportsService } from './reports/index.ts';
 import { createStatisticsService, type StatisticsService } from './statistics/index.ts';
 
 /** The services that need only the databases: what CLIs, fixtures and builders write through. */
@@ -25,6 +27,7 @@ export interface StoreServices {
 /** Every service, including those that defer heavy work to the worker pool. */
 export interface Services extends StoreServices {
   readonly selfTest: SelfTestService;
+  readonly reports: ReportsService;
   /** Weekly statistics and the licence summary (dashboards, reports). */
   readonly statistics: StatisticsService;
 }
@@ -40,6 +43,8 @@ export interface StoreServiceDeps {
 export interface ServiceDeps extends StoreServiceDeps {
   /** The worker pool every heavy path defers to. */
   readonly pool: WorkerPool<typeof TASKS>;
+  /** This process's PDF renderer; given one, the reports service runs the render loop (started by `reports.start()`). */
+  readonly renderer?: Renderer;
 }
 
 /** Services for a process without a worker pool (db:reset, db:seed, test builders). */
@@ -67,19 +72,37 @@ export function createStoreServices(deps: StoreServiceDeps): StoreServices {
 
 export function createServices(deps: ServiceDeps): Services {
   const { config } = deps;
+  const store = createStoreServices(deps);
+  const now = deps.now ?? (() => new Date());
+  const statistics = createStatisticsService({
+    data: deps.databases.data,
+    pool: deps.pool,
+    maxRangeDays: config.statisticsMaxRangeDays,
+    maxFilterValues: config.statisticsMaxFilterValues,
+    expiringLimit: config.licenceSummaryExpiringLimit,
+    maxConcurrent: config.statisticsMaxConcurrent,
+    maxWaiting: config.statisticsMaxWaiting,
+    queryTimeoutMs: config.workerTaskTimeouts.weeklyStatistics ?? config.workerTaskTimeoutMs,
+    now,
+  });
+  const reports = createReportsService({
+    config,
+    database: deps.databases.data,
+    pool: deps.pool,
+    keys: store.auth.keys,
+    statistics,
+    renderer: deps.renderer,
+    logger: deps.logger,
+    now,
+  });
   return {
-    ...createStoreServices(deps),
+    ...store,
     selfTest: createSelfTestService(deps.pool, config.selfTestMaxIterations),
-    statistics: createStatisticsService({
-      data: deps.databases.data,
-      pool: deps.pool,
-      maxRangeDays: config.statisticsMaxRangeDays,
-      maxFilterValues: config.statisticsMaxFilterValues,
-      expiringLimit: config.licenceSummaryExpiringLimit,
-      maxConcurrent: config.statisticsMaxConcurrent,
-      maxWaiting: config.statisticsMaxWaiting,
-      queryTimeoutMs: config.workerTaskTimeouts.weeklyStatistics ?? config.workerTaskTimeoutMs,
-      now: deps.now ?? (() => new Date()),
-    }),
+    statistics,
+    reports,
+    async close() {
+      await reports.close(); // hands running reports back before the databases close
+      await store.close();
+    },
   };
 }

@@ -6,6 +6,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { TaskKind } from './task-kinds.ts';
+import type finishReportPdf from './tasks/finish-report-pdf.ts';
+import type renderReport from './tasks/render-report.ts';
 import type selfTest from './tasks/self-test.ts';
 import type weeklyStatistics from './tasks/weekly-statistics.ts';
 
@@ -35,11 +37,14 @@ export function defineTask<F extends (input: any) => unknown>(url: URL): TaskDef
 }
 
 /**
- * Every heavy task Strongroom runs. Add report aggregation, PDF rendering and re-encryption
- * here, and each new kind's name to TASK_KINDS in ./task-kinds.ts: the `satisfies` below
- * refuses a kind missing from either.
+ * Every heavy task Strongroom runs. Add each new kind's name to TASK_KINDS in
+ * ./task-kinds.ts too: the `satisfies` below refuses a kind missing from either.
  */
 export const TASKS = {
   selfTest: defineTask<typeof selfTest>(new URL('./tasks/self-test.ts', import.meta.url)),
   weeklyStatistics: defineTask<typeof weeklyStatistics>(new URL('./tasks/weekly-statistics.ts', import.meta.url)),
+  /** A report's HTML with its SVG charts, or its CSV. */
+  renderReport: defineTask<typeof renderReport>(new URL('./tasks/render-report.ts', import.meta.url)),
+  /** A printed report's appendices merged, pages numbered, outline written. */
+  finishReportPdf: defineTask<typeof finishReportPdf>(new URL('./tasks/finish-report-pdf.ts', import.meta.url)),
 } as const satisfies { readonly [K in TaskKind]: TaskRegistry[string] };

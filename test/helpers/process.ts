@@ -18,10 +18,13 @@ export interface RunningProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts the server with exactly `env` (plus PATH/HOME), so the caller's DATABASE_URL does not leak in. */
-export function startProcess(env: Record<string, string>): RunningProcess {
-  // As `npm start` runs it.
-  const child = spawn(process.execPath, ['--import', 'tsx/esm', 'src/main.ts'], {
+/**
+ * Starts the server (or another entry point, such as `src/worker.ts`) with exactly `env` (plus
+ * PATH/HOME), so the caller's DATABASE_URL does not leak in.
+ */
+export function startProcess(env: Record<string, string>, entry = 'src/main.ts'): RunningProcess {
+  // As `npm start` (and `npm run worker`) run it.
+  const child = spawn(process.execPath, ['--import', 'tsx/esm', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

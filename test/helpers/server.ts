@@ -5,6 +5,8 @@
  */
 import { parseConfig, type Config } from '../../src/config.ts';
 import { openDatabases, type Databases } from '../../src/db/client.ts';
+import { rendererOptions } from '../../src/reports/index.ts';
+import { createRenderer, type Renderer } from '../../src/reports/renderer.ts';
 import { createServer, type StrongroomServer } from '../../src/server.ts';
 import { openWorkerPool } from '../../src/workers/index.ts';
 import type { WorkerPool } from '../../src/workers/pool.ts';
@@ -24,6 +26,8 @@ export interface TestServer {
   /** The server's worker pool (watch it with test/helpers/deferred.ts). */
   readonly pool: WorkerPool<typeof TASKS>;
   readonly config: Config;
+  /** The PDF renderer, when REPORT_RENDERING is on (tests turn it on; testEnv turns it off). */
+  readonly renderer: Renderer | undefined;
   /** Every log line the server wrote, parsed. */
   readonly logs: Record<string, unknown>[];
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResponse<T>>;
@@ -42,6 +46,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     DATABASE_URL: dataUrl,
     AUTH_DATABASE_URL: process.env.TEST_AUTH_DATABASE_URL ?? dataUrl,
     MIGRATE_ON_START: 'false',
+    // A render loop claims any queued report in the database; tests about reports turn it on.
+    REPORT_RENDERING: 'off',
     ...overrides,
   };
 }
@@ -65,8 +71,10 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
       poolMax: config.dbPoolMax,
     }));
   const pool = openWorkerPool(config, logger);
-  const server = await createServer({ config, logger, databases, pool, now: options.now });
+  const renderer: Renderer | undefined = config.reportRendering ? createRenderer(rendererOptions(config, logger)) : undefined;
+  const server = await createServer({ config, logger, databases, pool, now: options.now, renderer });
   const url = await server.listen();
+  server.services.reports.start();
   return {
     url,
     server,
@@ -82,8 +90,10 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
       });
       return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse['body'] } as never;
     },
+    renderer,
     async close() {
       await server.close();
+      await renderer?.close();
       await pool.close();
       if (!options.databases) await databases.close();
     },
