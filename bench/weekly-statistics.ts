@@ -10,7 +10,8 @@
  * keeping the rollups costs `db:seed`: events per second with the triggers, beside a second
  * seed of the same rows with them disabled.
  *
- *   npm run bench -- weekly-statistics [--events 1000000] [--licences 10000] [--queries 20] [--seconds 5] [--rate 100] [--clients 8]
+ *   npm run bench -- weekly-statistics [--events 1000000] [--licences 10000] [--queries 20] [--rate 100] [--clients 8]
+ *     (and the shared options: --duration sets the light-load seconds, --rounds the baseline rounds)
  *
  * Server time is the operation's `durationMs` from the server's own log line (from the request
  * reaching /graphql to the answer being ready). Goals (issue 11): ≤ 50 ms at 1 M and 10 M
@@ -35,22 +36,25 @@ import { createProgress } from '../scripts/lib/progress.ts';
 import type { ClosedLoopJob } from './lib/closed-loop.ts';
 import { openBenchDatabases } from './lib/databases.ts';
 import type { LoadJob } from './lib/light-load.ts';
+import { benchOptions, noteUnusedOptions, SHARED_OPTIONS } from './lib/options.ts';
 import { printBenchLine } from './lib/report.ts';
 import { benchConfig } from './lib/server.ts';
 import { median, percentile } from './lib/stats.ts';
 
 const { values: args } = parseArgs({
-  strict: false,
+  strict: true,
   options: {
+    ...SHARED_OPTIONS,
     events: { type: 'string' },
     licences: { type: 'string' },
     queries: { type: 'string' },
-    seconds: { type: 'string' },
     rate: { type: 'string' },
     clients: { type: 'string' },
   },
 });
-const number = (name: string, fallback: number) => {
+const options = benchOptions();
+noteUnusedOptions('weekly-statistics', ['warmup', 'connections', 'cpu-prof-dir'], 'it sends --clients query loops and a fixed-rate light load');
+const number = (name: 'events' | 'licences' | 'queries' | 'rate' | 'clients', fallback: number) => {
   const raw = args[name];
   const n = typeof raw === 'string' ? Number(raw.replace(/_/g, '')) : fallback;
   if (!Number.isInteger(n) || n < 1) throw new TypeError(`--${name} must be a positive whole number`);
@@ -59,7 +63,8 @@ const number = (name: string, fallback: number) => {
 const EVENTS = number('events', 1_000_000);
 const LICENCES = number('licences', 10_000);
 const QUERIES = number('queries', 20);
-const SECONDS = number('seconds', 5);
+const SECONDS = options.durationSeconds;
+const ROUNDS = options.rounds;
 const RATE = number('rate', 100);
 const CLIENTS = number('clients', 8);
 const UNTIL = new Date('2025-01-01T00:00:00Z');
@@ -178,13 +183,13 @@ try {
   const raw: Record<string, number> = {};
   for (const [name, timeZone] of ZONES) {
     const rounds: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < ROUNDS; i++) {
       const started = performance.now();
       for (const sql of RAW_SQL) await client.query(sql, [timeZone, RANGE.from, RANGE.to]);
       rounds.push(performance.now() - started);
     }
     raw[name] = median(rounds);
-    say(`raw SQL ${timeZone}: median ${raw[name]!.toFixed(1)} ms over 3 rounds of three GROUP BYs`);
+    say(`raw SQL ${timeZone}: median ${raw[name]!.toFixed(1)} ms over ${ROUNDS} rounds of three GROUP BYs`);
   }
   await client.end();
   for (const [name] of ZONES) printBenchLine({ metric: `weekly-statistics-${name}`, ours: ours[name]!, baseline: raw[name]!, unit: 'ms', better: 'lower' });
@@ -196,9 +201,12 @@ try {
   try {
     await child('/usr/bin/python3', ['-c', 'import pandas, psycopg2']);
     const out = JSON.parse(
-      await child('/usr/bin/python3', [here('./lib/weekly_statistics_pandas.py'), JSON.stringify({ dsn: pandasDsn, timeZone: 'UTC', ...RANGE, rounds: 3 })]),
+      await child('/usr/bin/python3', [
+        here('./lib/weekly_statistics_pandas.py'),
+        JSON.stringify({ dsn: pandasDsn, timeZone: 'UTC', ...RANGE, rounds: ROUNDS }),
+      ]),
     ) as { ms: number; total: number };
-    say(`pandas read_sql + pivot_table UTC: median ${out.ms.toFixed(0)} ms over 3 rounds (grand total ${out.total})`);
+    say(`pandas read_sql + pivot_table UTC: median ${out.ms.toFixed(0)} ms over ${ROUNDS} rounds (grand total ${out.total})`);
     printBenchLine({ metric: 'weekly-statistics-vs-pandas', ours: ours.utc!, baseline: out.ms, unit: 'ms', better: 'lower' });
   } catch (err) {
     say(`# pandas baseline skipped: ${(err as Error).message.split('\n')[0]} (install python3-pandas and python3-psycopg2; see bench/README.md)`);

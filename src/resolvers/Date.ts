@@ -1,5 +1,5 @@
 /** The Date scalar: a calendar date, `YYYY-MM-DD`, checked to be a real date (years 0001–9999). */
-import { GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { BadUserInputError } from '../errors.ts';
 import { parseDate } from '../services/statistics/calendar.ts';
 
@@ -15,5 +15,11 @@ export const DateScalar = new GraphQLScalarType({
     return value;
   },
   parseValue: parse,
-  parseLiteral: (ast) => parse(ast.kind === Kind.STRING ? ast.value : undefined),
+  // A literal is checked while the document is validated, so its error is an uncoded
+  // GraphQLError, which Apollo reports as GRAPHQL_VALIDATION_FAILED (a coded one would keep
+  // its own code, and any other error would be masked as an internal one).
+  parseLiteral(ast) {
+    if (ast.kind !== Kind.STRING || parseDate(ast.value) === undefined) throw new GraphQLError('A Date is a calendar date such as 2026-04-01.', { nodes: ast });
+    return ast.value;
+  },
 });
