@@ -444,7 +444,7 @@ export const VARIABLES = {
     key: 'workerTaskTimeouts',
     default: '',
     parse: taskTimeouts,
-    doc: 'Per-kind time limits overriding `WORKER_TASK_TIMEOUT_MS`, as `kind=ms,…` (kinds: `selfTest`, `weeklyStatistics`, `renderReport`, `finishReportPdf`)',
+    doc: 'Per-kind time limits overriding `WORKER_TASK_TIMEOUT_MS`, as `kind=ms,…` (kinds: `selfTest`, `weeklyStatistics`, `renderReport`, `finishReportPdf`, `reencryptSecrets`)',
   },
   WORKER_MAX_OLD_GENERATION_MB: {
     key: 'workerMaxOldGenerationMb',
