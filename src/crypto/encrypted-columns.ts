@@ -21,4 +21,11 @@ export interface EncryptedColumn {
   readonly blindIndexColumn?: string;
 }
 
-export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [];
+export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
+  /** Authenticator (TOTP) secrets, confirmed. */
+  { database: 'auth', table: 'auth.users', idColumn: 'id', column: 'totp_secret', keyIdColumn: 'totp_secret_key_id' },
+  /** Authenticator secrets handed out by enrollTotp and not yet confirmed. */
+  { database: 'auth', table: 'auth.users', idColumn: 'id', column: 'totp_pending_secret', keyIdColumn: 'totp_pending_secret_key_id' },
+  /** Token-signing private keys (JWK JSON). */
+  { database: 'auth', table: 'auth.signing_keys', idColumn: 'kid', column: 'private_jwk', keyIdColumn: 'private_jwk_key_id' },
+];
