@@ -128,6 +128,8 @@ export interface Config {
   readonly signingKeyRotationDays: number;
   /** How long a process trusts its list of signing keys (and the JWKS served from it) before re-reading it, in seconds. */
   readonly signingKeyCacheSeconds: number;
+  /** Rows per transaction when secrets are sealed (at start, db:migrate), rotated or re-indexed (`npm run keys -- rotate`). */
+  readonly secretsBatchSize: number;
   /** Digits in an emailed sign-in code (6–8). */
   readonly signInCodeLength: number;
   /** How long a sign-in challenge and its code stay valid, in seconds. */
@@ -631,6 +633,12 @@ export const VARIABLES = {
     default: '60',
     parse: integer(1, 3600),
     doc: 'How long each process reuses its list of signing keys, and the JWKS served from it, before reading it again; a rotation by this process shows at once, one by another process within this time',
+  },
+  SECRETS_BATCH_SIZE: {
+    key: 'secretsBatchSize',
+    default: '1000',
+    parse: integer(1, 100_000),
+    doc: 'Rows per transaction when values stored in the clear are sealed (at start and by `db:migrate`) and when `npm run keys -- rotate` re-encrypts or re-indexes them (`--batch` overrides it there)',
   },
   SIGN_IN_CODE_LENGTH: { key: 'signInCodeLength', default: '6', parse: integer(6, 8), doc: 'Digits in an emailed sign-in code (6–8)' },
   SIGN_IN_CODE_TTL_SECONDS: {
