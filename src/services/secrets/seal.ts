@@ -97,3 +97,25 @@ export async function sealPlaintext(options: SealOptions): Promise<SealReport> {
   }
   return { columns: report, sealed: report.reduce((n, r) => n + r.sealed, 0) };
 }
+
+/** Values still stored in the clear, per entry; read without the keyring, so a tool can tell whether it needs one. */
+export async function countUnsealed(
+  databases: Pick<Databases, 'data' | 'auth'>,
+  columns: readonly EncryptedColumn[] = ENCRYPTED_COLUMNS,
+): Promise<number> {
+  let total = 0;
+  for (const entry of columns) {
+    const database = databaseOf(databases, entry);
+    const c = await columnSql(database.pool, entry);
+    const found = await database.pool.query<{ n: number }>(`select count(*)::int as n from ${c.table} where ${c.value} is not null and ${c.keyId} is null`);
+    total += found.rows[0]?.n ?? 0;
+  }
+  return total;
+}
+
+/** `sealed 14 value(s) stored in the clear: auth.users.totp_secret 12, …`, or undefined when nothing was sealed. */
+export function describeSealing(report: SealReport): string | undefined {
+  if (report.sealed === 0) return undefined;
+  const parts = report.columns.filter((c) => c.sealed > 0).map((c) => `${c.column} ${c.sealed}`);
+  return `sealed ${report.sealed} value(s) stored in the clear: ${parts.join(', ')}`;
+}
