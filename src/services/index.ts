@@ -63,7 +63,7 @@ export function createStoreServices(deps: StoreServiceDeps): StoreServices {
     outboxDir: path.join(config.dataDir, 'outbox'),
     timeoutMs: config.smtpTimeoutMs,
   });
-  const auth = createAuthService({ config, db: deps.databases.auth.db, logger: logger.child({ component: 'auth' }), mail, now });
+  const auth = createAuthService({ config, db: deps.databases.auth.db, logger: logger.child({ component: 'auth' }), mail, now, cipher: deps.keyring });
   return {
     system: createSystemService(deps.databases, { healthCacheMs: config.healthCacheMs }),
     licences: createLicenceService(deps.databases.data),
