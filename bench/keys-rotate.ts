@@ -68,8 +68,7 @@ runCli('bench keys-rotate', USAGE, async () => {
       columns: [COLUMN],
       primaryKeyId: newKey.id,
       batchSize,
-      reencrypt: async (values) =>
-        (await pool.defer({ kind: 'reencryptSecrets', input: { keys: [newKey, oldKey], primaryKeyId: newKey.id, values } })).tokens,
+      reencrypt: async (values) => (await pool.defer({ kind: 'reencryptSecrets', input: { keys: [newKey, oldKey], primaryKeyId: newKey.id, values } })).tokens,
       onProgress: (done, total) => bar.update(done, total),
     });
     bar.finish();
@@ -79,8 +78,9 @@ runCli('bench keys-rotate', USAGE, async () => {
     process.stdout.write(`ours: ${rows} values in ${oursSeconds.toFixed(2)} s, ${report.transactions} transactions\n`);
 
     // Baseline: back to the old key, one row per transaction, Fernet on the main thread.
-    const ids = (await auth.pool.query<{ id: string }>(`select id from auth.users where totp_secret_key_id = $1 order by id limit $2`, [newKey.id, baselineRows]))
-      .rows;
+    const ids = (
+      await auth.pool.query<{ id: string }>(`select id from auth.users where totp_secret_key_id = $1 order by id limit $2`, [newKey.id, baselineRows])
+    ).rows;
     const client = await auth.pool.connect();
     const baselineStarted = performance.now();
     try {

@@ -8,6 +8,7 @@ import { DatabaseUnavailableError, openDatabases, type Databases } from './db/cl
 import { DataDirInUseError } from './db/embedded.ts';
 import { migrateDatabase, migrationStatus } from './db/migrate.ts';
 import { openKeyring, type Keyring } from './crypto/keyring.ts';
+import { sealPlaintext } from './services/secrets/seal.ts';
 import { describeForLog, KeyringUnavailableError } from './errors.ts';
 import { makeDataDirPrivate, usePrivateUmask } from './fs/private.ts';
 import { createLogger, logDestination } from './logger.ts';
@@ -100,6 +101,9 @@ async function start(): Promise<void> {
     await prepareDatabases(databases);
     keyring = await openKeyring({ database: databases.auth, config, logger });
     logger.info({ masterKey: keyring.masterKey.source, primaryKey: keyring.primaryKeyId }, 'keyring open');
+    // Secrets an earlier version stored in the clear are sealed before anything is served (they fail closed until then).
+    const sealed = await sealPlaintext({ databases, cipher: keyring, batchSize: config.secretsBatchSize });
+    if (sealed.sealed > 0) logger.info({ columns: sealed.columns.filter((c) => c.sealed > 0) }, 'sealed values stored in the clear');
     pool = openWorkerPool(config, logger);
     if (config.reportRendering) renderer = createRenderer(rendererOptions(config, logger));
     server = await createServer({ config, logger, databases, keyring, pool, renderer });

@@ -75,7 +75,9 @@ export async function rotateCommand(ctx: RotateContext): Promise<void> {
     }
     out(`rotated ${report.rotated} value(s) to key ${primaryKeyId} in ${report.transactions} transaction(s)`);
     if (report.remaining > 0) {
-      throw new RefusedError(`${report.remaining} value(s) are still under an old key; run npm run keys -- rotate again (values no key opens are listed above).`);
+      throw new RefusedError(
+        `${report.remaining} value(s) are still under an old key; run npm run keys -- rotate again (values no key opens are listed above).`,
+      );
     }
   } finally {
     bar.finish();

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { encodeUrlSafeBase64 } from '../../src/crypto/fernet.ts';
 import { readRows, unwrapRow } from '../../src/crypto/keyring-store.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startMailServer, type TestMailServer } from '../helpers/smtp.ts';
@@ -18,11 +19,11 @@ import { aUser, bearer, gqlFrom, signIn, signInVerified, type TestUser, type Tok
 
 const FERNET_TOKEN = /^gAAAAA[A-Za-z0-9_-]+=*$/;
 
-/** Python's cryptography Fernet opening `token` with the URL-safe base64 `key`. */
+/** Python's cryptography Fernet opening `token` with the URL-safe base64 `key` (both given on stdin, never on a command line). */
 function pythonDecrypt(key: string, token: string): string {
-  return execFileSync('/usr/bin/python3', ['-c', 'import sys; from cryptography.fernet import Fernet; print(Fernet(sys.argv[1].encode()).decrypt(sys.argv[2].encode()).decode(), end="")', key, token], {
-    encoding: 'utf8',
-  });
+  const script =
+    'import sys, json; from cryptography.fernet import Fernet; a = json.load(sys.stdin); print(Fernet(a["key"].encode()).decrypt(a["token"].encode()).decode(), end="")';
+  return execFileSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify({ key, token }), encoding: 'utf8' });
 }
 
 describe('auth secrets at rest', () => {
@@ -44,15 +45,17 @@ describe('auth secrets at rest', () => {
 
   const userRow = async (id: string) =>
     (
-      await s.databases.auth.pool.query<{ totp_secret: string | null; totp_secret_key_id: string | null; totp_pending_secret: string | null; totp_pending_secret_key_id: string | null }>(
-        'select totp_secret, totp_secret_key_id, totp_pending_secret, totp_pending_secret_key_id from auth.users where id = $1',
-        [id],
-      )
+      await s.databases.auth.pool.query<{
+        totp_secret: string | null;
+        totp_secret_key_id: string | null;
+        totp_pending_secret: string | null;
+        totp_pending_secret_key_id: string | null;
+      }>('select totp_secret, totp_secret_key_id, totp_pending_secret, totp_pending_secret_key_id from auth.users where id = $1', [id])
     ).rows[0]!;
   const dataKey = async (id: string) => {
     const row = (await readRows(s.databases.auth.db)).find((r) => r.id === id);
     assert.ok(row, `key ${id} is in the keyring`);
-    return unwrapRow(row, s.keyring.masterKey).material.toString('base64url');
+    return encodeUrlSafeBase64(unwrapRow(row, s.keyring.masterKey).material);
   };
   const enrolled = async (user: TestUser, tokens: Tokens) => {
     const as = <T>(query: string, variables: Record<string, unknown> = {}) => gqlFrom<T>(s.url, '127.0.0.1', query, variables, bearer(tokens.accessToken));
@@ -136,7 +139,9 @@ describe('auth secrets at rest', () => {
 
   test('signing private keys are stored as Fernet tokens that open to the JWK that signs', async () => {
     const rows = (
-      await s.databases.auth.pool.query<{ kid: string; private_jwk: string; private_jwk_key_id: string }>('select kid, private_jwk, private_jwk_key_id from auth.signing_keys')
+      await s.databases.auth.pool.query<{ kid: string; private_jwk: string; private_jwk_key_id: string }>(
+        'select kid, private_jwk, private_jwk_key_id from auth.signing_keys',
+      )
     ).rows;
     assert.ok(rows.length > 0);
     for (const row of rows) {

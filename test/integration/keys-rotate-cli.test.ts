@@ -68,7 +68,9 @@ describe('npm run keys -- rotate', () => {
         }
       });
       child.on('error', reject);
-      child.on('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve({ stderr, killedAt }) : reject(new Error(`rotate ended before it was killed: ${stderr}`))));
+      child.on('exit', (_code, signal) =>
+        signal === 'SIGKILL' ? resolve({ stderr, killedAt }) : reject(new Error(`rotate ended before it was killed: ${stderr}`)),
+      );
     });
 
   test('a rotation killed part-way and run again leaves every value readable, under the new key, none lost or encrypted twice', async () => {
@@ -108,7 +110,9 @@ describe('npm run keys -- rotate', () => {
     assert.equal(promoted.code, 0, promoted.stderr);
     const newest = promoted.stdout.trim();
     const victim = await scratch.withClient(async (c) => {
-      const row = (await c.query<{ id: string; totp_secret: string }>('select id, totp_secret from auth.users where totp_secret is not null order by id limit 1')).rows[0]!;
+      const row = (
+        await c.query<{ id: string; totp_secret: string }>('select id, totp_secret from auth.users where totp_secret is not null order by id limit 1')
+      ).rows[0]!;
       const tampered = `${row.totp_secret.slice(0, 50)}${row.totp_secret[50] === 'A' ? 'B' : 'A'}${row.totp_secret.slice(51)}`;
       await c.query('update auth.users set totp_secret = $2 where id = $1', [row.id, tampered]);
       return { id: row.id, tampered };
@@ -121,7 +125,10 @@ describe('npm run keys -- rotate', () => {
     const opened = await open();
     assert.deepEqual(opened['auth.users.totp_secret']!.failed, [victim.id]);
     assert.equal(opened['auth.users.totp_secret']!.byKey[newest], USERS - 1);
-    const still = await scratch.withClient(async (c) => (await c.query<{ totp_secret: string }>('select totp_secret from auth.users where id = $1', [victim.id])).rows[0]!, 'auth');
+    const still = await scratch.withClient(
+      async (c) => (await c.query<{ totp_secret: string }>('select totp_secret from auth.users where id = $1', [victim.id])).rows[0]!,
+      'auth',
+    );
     assert.equal(still.totp_secret, victim.tampered);
   });
 

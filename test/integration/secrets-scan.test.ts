@@ -37,7 +37,8 @@ async function everything(pool: pg.Pool): Promise<{ where: string; text: string 
   );
   for (const { schema, name } of tables.rows) {
     const table = `"${schema}"."${name}"`;
-    for (const row of (await pool.query<{ j: string }>(`select row_to_json(t)::text as j from ${table} t`)).rows) out.push({ where: `${table} row`, text: row.j });
+    for (const row of (await pool.query<{ j: string }>(`select row_to_json(t)::text as j from ${table} t`)).rows)
+      out.push({ where: `${table} row`, text: row.j });
     const columns = await pool.query<{ column: string; type: string }>(
       `select column_name as column, data_type as type from information_schema.columns where table_schema = $1 and table_name = $2`,
       [schema, name],
@@ -92,7 +93,9 @@ describe('secrets at rest', () => {
       known.push({ what: 'the licence key', forms: formsOf(licenceKey) });
     }
     const keyring = s.keyring;
-    for (const row of await s.databases.auth.pool.query<{ private_jwk: string; private_jwk_key_id: string | null }>('select private_jwk, private_jwk_key_id from auth.signing_keys').then((r) => r.rows)) {
+    for (const row of await s.databases.auth.pool
+      .query<{ private_jwk: string; private_jwk_key_id: string | null }>('select private_jwk, private_jwk_key_id from auth.signing_keys')
+      .then((r) => r.rows)) {
       const d = (JSON.parse(keyring.open({ token: row.private_jwk, keyId: row.private_jwk_key_id })) as { d: string }).d;
       known.push({ what: 'a signing key d', forms: formsOf(Buffer.from(d, 'base64url')) });
     }
@@ -102,8 +105,16 @@ describe('secrets at rest', () => {
     }
 
     const found: string[] = [];
-    const scanned = [...(await everything(s.databases.auth.pool)), ...(s.databases.data === s.databases.auth ? [] : await everything(s.databases.data.pool))];
-    assert.ok(scanned.some((v) => v.where.startsWith('"auth"."users"')), 'the scan reads the users table');
+    const scanned = [...(await everything(s.databases.auth.pool)), ...(await everything(s.databases.data.pool))];
+    // The scan sees what is stored in the clear: the user's email, in a column and in the row dump.
+    assert.ok(
+      scanned.some((v) => v.where === '"auth"."users".email' && v.text === user.email),
+      'the scan reads the users table',
+    );
+    assert.ok(
+      scanned.some((v) => v.where === '"auth"."users" row' && v.text.includes(user.email)),
+      'the scan reads the row dumps',
+    );
     for (const { where, text } of scanned) {
       for (const { what, forms } of known) if (forms.some((f) => text.includes(f))) found.push(`${what} in ${where}`);
     }

@@ -23,10 +23,12 @@ describe('the sealing step', () => {
     ).rows[0]!.id;
   const stored = async (id: string) =>
     (
-      await t.databases.auth.pool.query<{ totp_secret: string; totp_secret_key_id: string | null; totp_pending_secret: string | null; totp_pending_secret_key_id: string | null }>(
-        'select totp_secret, totp_secret_key_id, totp_pending_secret, totp_pending_secret_key_id from auth.users where id = $1',
-        [id],
-      )
+      await t.databases.auth.pool.query<{
+        totp_secret: string;
+        totp_secret_key_id: string | null;
+        totp_pending_secret: string | null;
+        totp_pending_secret_key_id: string | null;
+      }>('select totp_secret, totp_secret_key_id, totp_pending_secret, totp_pending_secret_key_id from auth.users where id = $1', [id])
     ).rows[0]!;
   const seal = () => sealPlaintext({ databases: t.databases, cipher: t.keyring, batchSize: 2, columns: AUTH_COLUMNS });
 
@@ -38,10 +40,13 @@ describe('the sealing step', () => {
     await t.databases.auth.pool.query(`insert into auth.signing_keys (kid, alg, public_jwk, private_jwk) values ('plain-kid', 'EdDSA', '{}', $1)`, [jwk]);
 
     const before = await stored(ids[0]!);
-    assert.throws(() => t.keyring.open({ token: before.totp_secret, keyId: before.totp_secret_key_id }), (err: { extensions?: { code?: string } }) => {
-      assert.equal(err.extensions?.code, 'DECRYPTION_FAILED');
-      return true;
-    });
+    assert.throws(
+      () => t.keyring.open({ token: before.totp_secret, keyId: before.totp_secret_key_id }),
+      (err: { extensions?: { code?: string } }) => {
+        assert.equal(err.extensions?.code, 'DECRYPTION_FAILED');
+        return true;
+      },
+    );
 
     const report = await seal();
     assert.ok(report.sealed >= 7, JSON.stringify(report));
@@ -54,7 +59,11 @@ describe('the sealing step', () => {
     }
     const pending = await stored(ids[0]!);
     assert.equal(t.keyring.open({ token: pending.totp_pending_secret!, keyId: pending.totp_pending_secret_key_id }), 'PENDINGSECRET234');
-    const key = (await t.databases.auth.pool.query<{ private_jwk: string; private_jwk_key_id: string }>(`select private_jwk, private_jwk_key_id from auth.signing_keys where kid = 'plain-kid'`)).rows[0]!;
+    const key = (
+      await t.databases.auth.pool.query<{ private_jwk: string; private_jwk_key_id: string }>(
+        `select private_jwk, private_jwk_key_id from auth.signing_keys where kid = 'plain-kid'`,
+      )
+    ).rows[0]!;
     assert.equal(t.keyring.open({ token: key.private_jwk, keyId: key.private_jwk_key_id }), jwk);
 
     const sealedToken = (await stored(ids[1]!)).totp_secret;

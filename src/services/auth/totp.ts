@@ -84,7 +84,10 @@ export function createTotpStore(ex: Executor, now: () => Date, cipher: FieldCiph
      * undefined when there is none. A stored value that does not open (tampered, unknown key,
      * or still unsealed) throws DECRYPTION_FAILED: it is never taken for the secret itself.
      */
-    secretOf(user: Pick<UserRow, 'totpSecret' | 'totpSecretKeyId' | 'totpPendingSecret' | 'totpPendingSecretKeyId'>, which: 'confirmed' | 'pending'): string | undefined {
+    secretOf(
+      user: Pick<UserRow, 'totpSecret' | 'totpSecretKeyId' | 'totpPendingSecret' | 'totpPendingSecretKeyId'>,
+      which: 'confirmed' | 'pending',
+    ): string | undefined {
       const [token, keyId] = which === 'confirmed' ? [user.totpSecret, user.totpSecretKeyId] : [user.totpPendingSecret, user.totpPendingSecretKeyId];
       return token === null ? undefined : cipher.open({ token, keyId });
     },
@@ -92,10 +95,7 @@ export function createTotpStore(ex: Executor, now: () => Date, cipher: FieldCiph
     /** Keeps a secret handed out by enrollTotp until confirmTotp (sealed); replaces any earlier unconfirmed one. */
     async setPending(userId: string, secret: string): Promise<void> {
       const sealed = cipher.seal(secret);
-      await ex
-        .update(users)
-        .set({ totpPendingSecret: sealed.token, totpPendingSecretKeyId: sealed.keyId, updatedAt: now() })
-        .where(eq(users.id, userId));
+      await ex.update(users).set({ totpPendingSecret: sealed.token, totpPendingSecretKeyId: sealed.keyId, updatedAt: now() }).where(eq(users.id, userId));
     },
 
     /** Makes `secret` the user's authenticator (sealed, replacing any earlier one), with `step` already used. */

@@ -33,8 +33,7 @@ export interface ReindexReport {
 /** The version the current blind-index key writes (`"<version>:<mac>"`). */
 export const currentBlindIndexVersion = (cipher: FieldCipher) => cipher.blindIndex('version probe').split(':')[0]!;
 
-const stale = (c: ColumnSql) =>
-  `${c.value} is not null and ${c.keyId} is not null and (${c.blindIndex} is null or ${c.blindIndex} not like $1)`;
+const stale = (c: ColumnSql) => `${c.value} is not null and ${c.keyId} is not null and (${c.blindIndex} is null or ${c.blindIndex} not like $1)`;
 
 async function countStale(client: pg.Pool | pg.PoolClient, c: ColumnSql, version: string): Promise<number> {
   const found = await client.query<{ n: number }>(`select count(*)::int as n from ${c.table} where ${stale(c)}`, [`${version}:%`]);

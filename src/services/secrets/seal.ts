@@ -99,10 +99,7 @@ export async function sealPlaintext(options: SealOptions): Promise<SealReport> {
 }
 
 /** Values still stored in the clear, per entry; read without the keyring, so a tool can tell whether it needs one. */
-export async function countUnsealed(
-  databases: Pick<Databases, 'data' | 'auth'>,
-  columns: readonly EncryptedColumn[] = ENCRYPTED_COLUMNS,
-): Promise<number> {
+export async function countUnsealed(databases: Pick<Databases, 'data' | 'auth'>, columns: readonly EncryptedColumn[] = ENCRYPTED_COLUMNS): Promise<number> {
   let total = 0;
   for (const entry of columns) {
     const database = databaseOf(databases, entry);
