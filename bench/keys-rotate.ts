@@ -7,13 +7,15 @@
  *
  *   node --import tsx bench/keys-rotate.ts [--rows 100000] [--batch 1000] [--baseline-rows 5000]
  *
- * The values are users' TOTP secrets (`auth.users.totp_secret`), sealed under an old key and
- * rotated to a new one. The baseline rotates fewer rows (`--baseline-rows`) and its rate is
+ * The values are licence keys (`licensing.licences.licence_key`) when that column is in
+ * ENCRYPTED_COLUMNS, else users' TOTP secrets (`auth.users.totp_secret`), sealed under an old
+ * key and rotated to a new one. The baseline rotates fewer rows (`--baseline-rows`) and its rate is
  * extrapolated. It works on a fixed number of rows, so the shared --duration/--rounds options
  * do not apply (a note says so when they are given). The BENCH line is printed last.
  */
 import { Fernet, generateKey } from '../src/crypto/fernet.ts';
 import { ENCRYPTED_COLUMNS } from '../src/crypto/encrypted-columns.ts';
+import { columnSql } from '../src/services/secrets/columns.ts';
 import { rotateKeys } from '../src/services/secrets/rotate.ts';
 import { openWorkerPool } from '../src/workers/index.ts';
 import { parseCliArgs, runCli, wholeNumber } from '../scripts/lib/cli.ts';
@@ -24,7 +26,15 @@ import { printBenchLine } from './lib/report.ts';
 import { benchConfig, benchLogger } from './lib/server.ts';
 
 const USAGE = 'usage: node --import tsx bench/keys-rotate.ts [--rows N] [--batch B] [--baseline-rows M]';
-const COLUMN = ENCRYPTED_COLUMNS.find((e) => e.table === 'auth.users' && e.column === 'totp_secret')!;
+const LICENCES = ENCRYPTED_COLUMNS.find((e) => e.table === 'licensing.licences');
+const COLUMN = LICENCES ?? ENCRYPTED_COLUMNS.find((e) => e.table === 'auth.users' && e.column === 'totp_secret')!;
+
+/** Inserts rows whose secret is each of `tokens`, sealed under `keyId`: licences, or users with a TOTP secret. */
+const INSERT = LICENCES
+  ? `insert into licensing.licences (username, application, unique_id, licence_key, licence_key_key_id)
+     select 'bench' || (g + $1), 'BenchApp', 'BENCH-' || (g + $1), t, $3 from unnest($2::text[]) with ordinality as u(t, g)`
+  : `insert into auth.users (email, username, password_hash, totp_secret, totp_secret_key_id)
+     select 'bench' || (g + $1) || '@example.com', 'bench' || (g + $1), 'x', t, $3 from unnest($2::text[]) with ordinality as u(t, g)`;
 
 runCli('bench keys-rotate', USAGE, async () => {
   const args = parseCliArgs(process.argv.slice(2), {
@@ -42,24 +52,22 @@ runCli('bench keys-rotate', USAGE, async () => {
   const databases = await openBenchDatabases(config);
   const pool = openWorkerPool(config, benchLogger(config));
   try {
-    const auth = databases.auth;
+    const database = databases[COLUMN.database];
+    const c = await columnSql(database.pool, COLUMN);
     const oldKey = { id: 'bench-old', key: generateKey() };
     const newKey = { id: 'bench-new', key: generateKey() };
     const old = new Fernet(oldKey.key);
     const fresh = new Fernet(newKey.key);
 
-    // Users whose TOTP secret is sealed under the old key, written 10 000 to a statement.
+    // Values sealed under the old key, written 10 000 to a statement.
     for (let start = 0; start < rows; start += 10_000) {
       const n = Math.min(10_000, rows - start);
       const tokens = Array.from({ length: n }, (_, i) => old.encrypt(`JBSWY3DPEHPK3PXP${String(start + i).padStart(16, 'A')}`));
-      await auth.pool.query(
-        `insert into auth.users (email, username, password_hash, totp_secret, totp_secret_key_id)
-         select 'bench' || (g + $1) || '@example.com', 'bench' || (g + $1), 'x', t, $3
-           from unnest($2::text[]) with ordinality as u(t, g)`,
-        [start, tokens, oldKey.id],
-      );
+      await database.pool.query(INSERT, [start, tokens, oldKey.id]);
     }
-    process.stdout.write(`${rows} TOTP secrets under the old key on ${databases.label}; ${config.workerThreads} worker thread(s), batches of ${batchSize}\n`);
+    process.stdout.write(
+      `${rows} values of ${c.label} under the old key on ${databases.label}; ${config.workerThreads} worker thread(s), batches of ${batchSize}\n`,
+    );
 
     const bar = createProgress({ label: 'rotate', total: rows });
     const started = performance.now();
@@ -79,16 +87,19 @@ runCli('bench keys-rotate', USAGE, async () => {
 
     // Baseline: back to the old key, one row per transaction, Fernet on the main thread.
     const ids = (
-      await auth.pool.query<{ id: string }>(`select id from auth.users where totp_secret_key_id = $1 order by id limit $2`, [newKey.id, baselineRows])
+      await database.pool.query<{ id: string }>(`select ${c.id} as id from ${c.table} where ${c.keyId} = $1 order by ${c.id} limit $2`, [
+        newKey.id,
+        baselineRows,
+      ])
     ).rows;
-    const client = await auth.pool.connect();
+    const client = await database.pool.connect();
     const baselineStarted = performance.now();
     try {
       for (const { id } of ids) {
         await client.query('begin');
-        const row = (await client.query<{ totp_secret: string }>(`select totp_secret from auth.users where id = $1 for update`, [id])).rows[0]!;
-        const token = old.encrypt(fresh.decrypt(row.totp_secret));
-        await client.query(`update auth.users set totp_secret = $2, totp_secret_key_id = $3 where id = $1`, [id, token, oldKey.id]);
+        const row = (await client.query<{ token: string }>(`select ${c.value} as token from ${c.table} where ${c.id} = $1 for update`, [id])).rows[0]!;
+        const token = old.encrypt(fresh.decrypt(row.token));
+        await client.query(`update ${c.table} set ${c.value} = $2, ${c.keyId} = $3 where ${c.id} = $1`, [id, token, oldKey.id]);
         await client.query('commit');
       }
     } finally {

@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ENCRYPTED_COLUMNS } from '../../src/crypto/encrypted-columns.ts';
 import { ROOT } from '../helpers/process.ts';
 import { createScratch, runScript, type Scratch } from '../helpers/scratch.ts';
 
@@ -137,6 +138,9 @@ describe('npm run keys -- rotate', () => {
     assert.equal(rotated.code, 0, rotated.stderr);
     assert.match(rotated.stdout, /new blind-index key \S+ \(version \d+\) is primary/);
     assert.match(rotated.stdout, /retired the old blind-index key \S+/);
+    if (ENCRYPTED_COLUMNS.some((e) => e.table === 'licensing.licences')) {
+      assert.match(rotated.stdout, new RegExp(`licensing\\.licences\\.licence_key: ${Math.ceil(USERS / 3)} re-indexed`));
+    }
   });
 
   test('--batch must be a whole number in range', async () => {
