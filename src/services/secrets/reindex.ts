@@ -84,8 +84,9 @@ export async function reindexBlindIndexes(options: ReindexOptions): Promise<Rein
         }
         if (ids.length > 0) {
           await client.query(
-            `update ${c.table} t set ${c.blindIndex} = v.blind_index from unnest($1::${c.idType}[], $2::text[]) as v(id, blind_index) where t.${c.id} = v.id`,
-            [ids, indexes],
+            `update ${c.table} t set ${c.blindIndex} = v.blind_index from unnest($1::${c.idType}[], $2::text[]) as v(id, blind_index)
+              where t.${c.id} between $3::${c.idType} and $4::${c.idType} and t.${c.id} = v.id`,
+            [ids, indexes, ids[0], ids[ids.length - 1]],
           );
         }
         reindexed += ids.length;

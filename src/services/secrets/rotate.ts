@@ -108,12 +108,13 @@ async function pass(options: RotateOptions, entry: EncryptedColumn, c: ColumnSql
         previous.push(row.key_id);
       });
       if (ids.length > 0) {
-        // The rows are locked by this transaction; the key-id condition is a second guard.
+        // The rows are locked by this transaction; the key-id condition is a second guard. The
+        // batch's id range lets the planner read the rows by index rather than scan the table.
         await client.query(
           `update ${c.table} t set ${c.value} = v.token, ${c.keyId} = $4
              from unnest($1::${c.idType}[], $2::text[], $3::text[]) as v(id, token, previous)
-            where t.${c.id} = v.id and t.${c.keyId} = v.previous`,
-          [ids, next, previous, options.primaryKeyId],
+            where t.${c.id} between $5::${c.idType} and $6::${c.idType} and t.${c.id} = v.id and t.${c.keyId} = v.previous`,
+          [ids, next, previous, options.primaryKeyId, ids[0], ids[ids.length - 1]],
         );
       }
       await client.query('commit');

@@ -80,11 +80,12 @@ export async function sealPlaintext(options: SealOptions): Promise<SealReport> {
           if (c.blindIndex) indexes.push(cipher.blindIndex(plaintext));
         }
         const bi = c.blindIndex !== undefined;
+        // Rows come in id order: the batch's id range lets the planner read them by index.
         await client.query(
           `update ${c.table} t set ${c.value} = v.token, ${c.keyId} = v.key_id${bi ? `, ${c.blindIndex} = v.blind_index` : ''}
              from unnest($1::${c.idType}[], $2::text[], $3::text[]${bi ? ', $4::text[]' : ''}) as v(id, token, key_id${bi ? ', blind_index' : ''})
-            where t.${c.id} = v.id and t.${c.keyId} is null`,
-          bi ? [rows.map((r) => r.id), tokens, keyIds, indexes] : [rows.map((r) => r.id), tokens, keyIds],
+            where t.${c.id} between $${bi ? 5 : 4}::${c.idType} and $${bi ? 6 : 5}::${c.idType} and t.${c.id} = v.id and t.${c.keyId} is null`,
+          [rows.map((r) => r.id), tokens, keyIds, ...(bi ? [indexes] : []), rows[0]!.id, rows[rows.length - 1]!.id],
         );
         return rows;
       });
