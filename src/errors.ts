@@ -39,6 +39,11 @@ export const ERROR_CODES = {
   RENDER_FAILED: 'A report failed on every attempt (Chromium or the render process went away, or rendering broke); `Report.attempts` says how many were made.',
   REPORT_NOT_READY: 'The report has not finished (it is queued or running, or it failed or was cancelled), so there is nothing to download; HTTP 409.',
   RANGE_NOT_SATISFIABLE: 'The `Range` header of a download asks for bytes the file does not have; HTTP 416.',
+  DECRYPTION_FAILED:
+    'A stored secret is not a valid Fernet token of any key in the keyring (damaged, or sealed with a key this keyring does not hold); it is never returned as it is.',
+  KEYRING_UNAVAILABLE:
+    'The keyring cannot be opened, so the server or command does not start: `extensions.reason` is `MASTER_KEY_MISSING`, `MASTER_KEY_INVALID`, `MASTER_KEY_WRONG`, `KEY_ROW_INVALID` or `KEYRING_EMPTY`; the message names where the master key came from.',
+  KEY_IN_USE: '`npm run keys -- retire` refused: the key is primary, or stored values still use it (`extensions.values` says how many).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -90,6 +95,26 @@ export class BadUserInputError extends StrongroomError {
 export class NotFoundError extends StrongroomError {
   constructor(message = 'Not found.') {
     super('NOT_FOUND', message);
+  }
+}
+
+/** A stored secret that no key of the keyring opens. The message never holds the token, the key or the column's value. */
+export class DecryptionFailedError extends StrongroomError {
+  constructor(message = 'A stored secret could not be decrypted.') {
+    super('DECRYPTION_FAILED', message);
+  }
+}
+
+/** Why the keyring could not be opened (see {@link KeyringUnavailableError}). */
+export type KeyringProblem = 'MASTER_KEY_MISSING' | 'MASTER_KEY_INVALID' | 'MASTER_KEY_WRONG' | 'KEY_ROW_INVALID' | 'KEYRING_EMPTY';
+
+/** The keyring cannot be opened: the start stops. The message names the master key's source, never the key. */
+export class KeyringUnavailableError extends StrongroomError {
+  constructor(
+    readonly reason: KeyringProblem,
+    message: string,
+  ) {
+    super('KEYRING_UNAVAILABLE', message, { reason });
   }
 }
 

@@ -21,4 +21,27 @@ export interface EncryptedColumn {
   readonly blindIndexColumn?: string;
 }
 
-export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [];
+export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
+  /** Authenticator (TOTP) secrets, confirmed. */
+  { database: 'auth', table: 'auth.users', idColumn: 'id', column: 'totp_secret', keyIdColumn: 'totp_secret_key_id' },
+  /** Authenticator secrets handed out by enrollTotp and not yet confirmed. */
+  { database: 'auth', table: 'auth.users', idColumn: 'id', column: 'totp_pending_secret', keyIdColumn: 'totp_pending_secret_key_id' },
+  /** Token-signing private keys (JWK JSON). */
+  { database: 'auth', table: 'auth.signing_keys', idColumn: 'kid', column: 'private_jwk', keyIdColumn: 'private_jwk_key_id' },
+];
+
+/** A column of HMAC'd codes (`FieldCipher.hashCode`: `"<version>:<hex>"`), so that a code key is not retired while codes still use it. */
+export interface CodeHashColumn {
+  readonly database: 'auth' | 'data';
+  /** Schema-qualified table, e.g. `auth.recovery_codes`. */
+  readonly table: string;
+  readonly column: string;
+}
+
+/** Every column holding code hashes made under a keyring code key. */
+export const CODE_HASH_COLUMNS: readonly CodeHashColumn[] = [
+  /** Mailed sign-in codes, bound to their challenge. */
+  { database: 'auth', table: 'auth.challenges', column: 'code_hash' },
+  /** Recovery codes (rows stored before as bare SHA-256 name no version and no key). */
+  { database: 'auth', table: 'auth.recovery_codes', column: 'code_hash' },
+];

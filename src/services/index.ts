@@ -1,5 +1,6 @@
 /** All services, built once per process from long-lived resources. Resolvers reach them through the context. */
 import type { Config } from '../config.ts';
+import type { Keyring } from '../crypto/keyring.ts';
 import type { Databases } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import type { WorkerPool } from '../workers/pool.ts';
 import type { TASKS } from '../workers/tasks.ts';
 import { createMailTransport, type MailTransport } from '../mail/transport.ts';
 import { createAuthService, type AuthService } from './auth/index.ts';
+import { createKeysService, type KeysService } from './keys.ts';
 import { createSelfTestService, type SelfTestService } from './self-test.ts';
 import { createSystemService, type SystemService } from './system.ts';
 import { createLicenceService, type LicenceService } from './licences.ts';
@@ -20,6 +22,8 @@ export interface StoreServices {
   readonly licences: LicenceService;
   readonly auth: AuthService;
   readonly mail: MailTransport;
+  /** Key management over the keyring (`npm run keys`). */
+  readonly keys: KeysService;
   /** Closes what the services opened themselves (Redis, SMTP pools). */
   close(): Promise<void>;
 }
@@ -35,6 +39,11 @@ export interface Services extends StoreServices {
 export interface StoreServiceDeps {
   readonly config: Config;
   readonly databases: Databases;
+  /**
+   * The open keyring: services seal and open secret columns through it as a
+   * `FieldCipher` (src/crypto/field-cipher.ts) and never see a key. Opened (`openKeyring`) and closed by the caller.
+   */
+  readonly keyring: Keyring;
   readonly logger: Logger;
   /** The clock; tests pass a frozen one. Default: the system clock. */
   readonly now?: () => Date;
@@ -57,12 +66,13 @@ export function createStoreServices(deps: StoreServiceDeps): StoreServices {
     outboxDir: path.join(config.dataDir, 'outbox'),
     timeoutMs: config.smtpTimeoutMs,
   });
-  const auth = createAuthService({ config, db: deps.databases.auth.db, logger: logger.child({ component: 'auth' }), mail, now });
+  const auth = createAuthService({ config, db: deps.databases.auth.db, logger: logger.child({ component: 'auth' }), mail, now, cipher: deps.keyring });
   return {
     system: createSystemService(deps.databases, { healthCacheMs: config.healthCacheMs }),
     licences: createLicenceService(deps.databases.data),
     auth,
     mail,
+    keys: createKeysService({ databases: deps.databases, keyring: deps.keyring, refreshSeconds: config.keyringRefreshSeconds, now }),
     async close() {
       mail.close();
       await auth.close();

@@ -4,7 +4,7 @@
  * variable at start, without loading the registry. The registry must have exactly these
  * kinds (the typecheck holds it to that): add a kind here when you add a task there.
  */
-export const TASK_KINDS = ['selfTest', 'weeklyStatistics', 'renderReport', 'finishReportPdf'] as const;
+export const TASK_KINDS = ['selfTest', 'weeklyStatistics', 'renderReport', 'finishReportPdf', 'reencryptSecrets'] as const;
 
 /** A heavy task kind. */
 export type TaskKind = (typeof TASK_KINDS)[number];

@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import type { TaskKind } from './task-kinds.ts';
 import type finishReportPdf from './tasks/finish-report-pdf.ts';
+import type reencryptSecrets from './tasks/reencrypt-secrets.ts';
 import type renderReport from './tasks/render-report.ts';
 import type selfTest from './tasks/self-test.ts';
 import type weeklyStatistics from './tasks/weekly-statistics.ts';
@@ -47,4 +48,6 @@ export const TASKS = {
   renderReport: defineTask<typeof renderReport>(new URL('./tasks/render-report.ts', import.meta.url)),
   /** A printed report's appendices merged, pages numbered, outline written. */
   finishReportPdf: defineTask<typeof finishReportPdf>(new URL('./tasks/finish-report-pdf.ts', import.meta.url)),
+  /** One batch of key rotation: stored tokens decrypted and encrypted again under the primary key. */
+  reencryptSecrets: defineTask<typeof reencryptSecrets>(new URL('./tasks/reencrypt-secrets.ts', import.meta.url)),
 } as const satisfies { readonly [K in TaskKind]: TaskRegistry[string] };

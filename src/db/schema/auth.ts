@@ -20,10 +20,17 @@ export const users = auth.table(
     /** `pbkdf2-sha512$<iterations>$<salt>$<hash>` (see src/crypto/passwords.ts). */
     passwordHash: text('password_hash').notNull(),
     disabled: boolean('disabled').notNull().default(false),
-    /** Base32 TOTP secret once enrolment is confirmed. To be encrypted by the key store. */
+    /**
+     * The TOTP secret once enrolment is confirmed: a Fernet token of the base32 secret
+     * (src/crypto/field-cipher.ts), opened only to check a code. NULL = no authenticator.
+     */
     totpSecret: text('totp_secret'),
-    /** Secret handed out by enrollTotp, waiting for confirmTotp. */
+    /** The data key that sealed `totpSecret`; NULL beside a value = stored in the clear before, awaiting the sealing step. */
+    totpSecretKeyId: text('totp_secret_key_id'),
+    /** Secret handed out by enrollTotp, waiting for confirmTotp: a Fernet token, as `totpSecret`. */
     totpPendingSecret: text('totp_pending_secret'),
+    /** The data key that sealed `totpPendingSecret`. */
+    totpPendingSecretKeyId: text('totp_pending_secret_key_id'),
     /** Last TOTP time step accepted: a code is never accepted twice (RFC 6238 §5.2). */
     totpLastStep: bigint('totp_last_step', { mode: 'number' }),
     /** Whether challenges mail a code; only a user with TOTP may turn it off. */
@@ -112,7 +119,7 @@ export const challenges = auth.table(
     /** The device's hash (`deviceIdHash`), never the id. */
     deviceId: text('device_id').notNull(),
     deviceLabel: text('device_label'),
-    /** SHA-256 of challenge id and emailed code; replaced on resend. */
+    /** HMAC (`FieldCipher.hashCode`) of challenge id and emailed code; replaced on resend. */
     codeHash: text('code_hash').notNull(),
     /** `SENT` or `FAILED`: whether the last code mail reached the mail server; `NOT_SENT` when email codes are off. */
     delivery: text('delivery').notNull(),
@@ -128,7 +135,11 @@ export const challenges = auth.table(
   (t) => [index('challenges_user_idx').on(t.userId)],
 );
 
-/** One-time recovery codes, stored as SHA-256. */
+/**
+ * One-time recovery codes, stored as an HMAC under the keyring's code key (`<version>:<hex>`,
+ * `FieldCipher.hashCode`). Rows made before that hold a bare SHA-256 (64 hex digits, no
+ * version); they are still accepted until used or replaced (README "Secrets at rest").
+ */
 export const recoveryCodes = auth.table(
   'recovery_codes',
   {
@@ -144,14 +155,17 @@ export const recoveryCodes = auth.table(
 );
 
 /**
- * Token signing keys (JWK). The private key is stored as JWK JSON here so that every API
- * process signs with the same keys; it is to be encrypted by the key store once that exists.
+ * Token signing keys (JWK), kept here so that every API process signs with the same keys.
+ * The private JWK is stored sealed: a Fernet token of its JSON, beside the data key's id.
  */
 export const signingKeys = auth.table('signing_keys', {
   kid: text('kid').primaryKey(),
   alg: text('alg').notNull(),
   publicJwk: jsonb('public_jwk').notNull(),
+  /** Fernet token of the private JWK's JSON. */
   privateJwk: text('private_jwk').notNull(),
+  /** The data key that sealed `privateJwk`; NULL = stored in the clear before, awaiting the sealing step. */
+  privateJwkKeyId: text('private_jwk_key_id'),
   createdAt: at('created_at').notNull().defaultNow(),
   /** No longer signs after this; still verifies until every token it signed has expired. */
   retiredAt: at('retired_at'),
@@ -174,4 +188,41 @@ export const auditLog = auth.table(
     detail: jsonb('detail').notNull().default({}),
   },
   (t) => [index('audit_log_user_idx').on(t.userId)],
+);
+
+/** What a keyring key is for (src/crypto/keyring.ts). */
+export const keyKind = auth.enum('key_kind', ['data', 'blind_index', 'code']);
+
+/** A key's state: the primary of its kind is the one that seals (or indexes, or hashes); active keys still open; retired keys do nothing. */
+export const keyState = auth.enum('key_state', ['primary', 'active', 'retired']);
+
+/**
+ * The keyring: data keys (Fernet), blind-index keys and code-HMAC keys, each stored wrapped
+ * by the master key (AES-256-GCM, or RSA-OAEP with SHA-256), never in the clear. The row's
+ * id, kind and version are bound to the wrapped bytes (GCM associated data, OAEP label), so
+ * a row that is truncated, edited or swapped with another does not unwrap.
+ */
+export const keyringKeys = auth.table(
+  'keyring_keys',
+  {
+    /** Stored beside every value the key seals (`<column>_key_id`). */
+    id: text('id').primaryKey(),
+    kind: keyKind('kind').notNull(),
+    /** 1, 2, 3… per kind; blind indexes and code hashes carry it as their `<version>:` prefix. */
+    version: integer('version').notNull(),
+    state: keyState('state').notNull(),
+    /** `aes-256-gcm` or `rsa-oaep-sha256`. */
+    wrapping: text('wrapping').notNull(),
+    /** Fingerprint of the master key that wrapped it: tells a wrong master key from a damaged row. */
+    wrappedBy: text('wrapped_by').notNull(),
+    /** The wrapped key, base64. */
+    wrappedKey: text('wrapped_key').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+    updatedAt: at('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('keyring_keys_kind_version_key').on(t.kind, t.version),
+    // At most one primary per kind, even when two processes start on an empty keyring at once.
+    uniqueIndex('keyring_keys_one_primary_key').on(t.kind).where(sql`${t.state} = 'primary'`),
+  ],
 );

@@ -1,28 +1,34 @@
 /** The store of sign-in challenge rows (see challenge-state.ts for their states). */
-import { randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
+import type { FieldCipher } from '../../crypto/field-cipher.ts';
 import { challenges } from '../../db/schema/auth.ts';
 import type { ChallengeReason, ChallengeRow } from './challenge-state.ts';
 import type { Executor } from './executor.ts';
-import { sha256 } from './tokens.ts';
 
 /** Whether the code mail reached the mail server; `NOT_SENT` when the user turned mailed codes off. */
 export type Delivery = 'SENT' | 'FAILED' | 'NOT_SENT';
 
-/** How a mailed code is stored: bound to its challenge, so a code never answers another one. */
-export const codeHash = (challengeId: string, code: string) => sha256(`${challengeId}:${code}`);
+/**
+ * How a mailed code is stored: an HMAC under the keyring's code key (a 6-digit code's bare
+ * SHA-256 is reversed by trying a million values), bound to its challenge, so a code never
+ * answers another one.
+ */
+export const codeHash = (cipher: FieldCipher, challengeId: string, code: string) => cipher.hashCode(`${challengeId}:${code}`);
 
 /** A hash no code matches: what a challenge holds while no code has been mailed for it. */
-export const noCodeHash = (challengeId: string) => codeHash(challengeId, randomUUID());
+export const noCodeHash = (cipher: FieldCipher, challengeId: string) => codeHash(cipher, challengeId, randomUUID());
 
 /** A new mailed code of `length` digits. */
 export const newCode = (length: number) => String(randomInt(0, 10 ** length)).padStart(length, '0');
 
-/** Whether `code` is the challenge's mailed code (compared in constant time). */
-export function isMailedCode(row: ChallengeRow, code: string): boolean {
-  const x = Buffer.from(codeHash(row.id, code));
-  const y = Buffer.from(row.codeHash);
-  return x.length === y.length && timingSafeEqual(x, y);
+/**
+ * Whether `code` is the challenge's mailed code (compared in constant time). A challenge
+ * stored before codes were keyed holds a bare SHA-256, which nothing matches: it expires
+ * within SIGN_IN_CODE_TTL_SECONDS, or a resend gives it a keyed code.
+ */
+export function isMailedCode(cipher: FieldCipher, row: ChallengeRow, code: string): boolean {
+  return cipher.matchesCode(`${row.id}:${code}`, row.codeHash);
 }
 
 export interface NewChallenge {

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { Config } from '../../config.ts';
+import type { FieldCipher } from '../../crypto/field-cipher.ts';
 import { createGate, dummyHash, hashPassword } from '../../crypto/passwords.ts';
 import { ForbiddenError, UnauthenticatedError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
@@ -38,6 +39,8 @@ export interface AuthDeps {
   readonly logger: Logger;
   readonly mail: MailTransport;
   readonly now: () => Date;
+  /** The keyring's field cipher: TOTP secrets and signing keys are sealed with it, codes hashed under it. */
+  readonly cipher: FieldCipher;
   /** Rate limits; built from config when not given. */
   readonly limits?: RateLimits;
 }
@@ -81,21 +84,22 @@ export function rateLimitsFrom(config: Config): RateLimits {
 }
 
 export function createAuthService(deps: AuthDeps) {
-  const { config, db, logger, now } = deps;
+  const { config, db, logger, now, cipher } = deps;
   const password = { iterations: config.passwordIterations, gate: createGate(config.passwordHashConcurrency) };
-  const uow = createUnitOfWork(db, { sessionTtlDays: config.sessionTtlDays, rememberDeviceDays: config.rememberDeviceDays, now });
+  const uow = createUnitOfWork(db, { sessionTtlDays: config.sessionTtlDays, rememberDeviceDays: config.rememberDeviceDays, now, cipher });
   const keys = createKeyStore(db, {
     rotationDays: config.signingKeyRotationDays,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     cacheSeconds: config.signingKeyCacheSeconds,
     now,
+    cipher,
   });
   const tokens = createTokenIssuer(keys, { issuer: config.jwtIssuer, audience: config.jwtAudience, accessTokenTtlSeconds: config.accessTokenTtlSeconds, now });
   const limits = deps.limits ?? rateLimitsFrom(config);
   const mailer = createMailer(deps.mail, logger);
   const secondStep = createSecondStep(
     { codeLength: config.signInCodeLength, codeTtlSeconds: config.signInCodeTtlSeconds, maxAttempts: config.signInCodeMaxAttempts },
-    { uow, tokens, limits, mailer, now },
+    { uow, tokens, limits, mailer, now, cipher },
   );
   // Made once at start, so the first unknown email costs what every later one does.
   const signIn = createSignIn({ password, uow, tokens, limits, secondStep, dummyHash: dummyHash(password) });

@@ -4,12 +4,15 @@
  * period a new one takes over, and a retired key keeps verifying (and stays in the JWKS)
  * until every access token it signed has expired.
  *
- * The private JWK is stored as it is for now; the key store of a later issue encrypts it.
+ * The private JWK is stored sealed by the {@link FieldCipher} (a Fernet token of its JSON and
+ * the data key's id) and opened once per key and process, when it first signs; a private key
+ * that does not open stops signing with DECRYPTION_FAILED rather than being used as stored.
  */
 import { randomUUID } from 'node:crypto';
 import { and, desc, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { FieldCipher } from '../../crypto/field-cipher.ts';
 import { signingKeys } from '../../db/schema/auth.ts';
 
 /** The one signing algorithm: Ed25519 (RFC 8037). Verification accepts nothing else. */
@@ -37,12 +40,15 @@ export interface KeyStoreOptions {
   /** How long the key list read from the database is trusted (another process's rotation shows within this). */
   readonly cacheSeconds: number;
   readonly now: () => Date;
+  /** Seals private keys as they are made and opens them to sign. */
+  readonly cipher: FieldCipher;
 }
 
 interface Row {
   kid: string;
   publicJwk: JWK;
   privateJwk: string;
+  privateJwkKeyId: string | null;
   createdAt: Date;
   retiredAt: Date | null;
 }
@@ -59,10 +65,11 @@ export function createKeyStore(db: NodePgDatabase, options: KeyStoreOptions): Ke
   let missReloadAt = Number.NEGATIVE_INFINITY;
   const imported = new Map<string, Promise<CryptoKey>>();
 
-  const importKey = (jwk: JWK | string, cacheKey: string) => {
+  /** The imported key, made once per cache key; `jwk` is called only then (a private one is decrypted once per process). */
+  const importKey = (cacheKey: string, jwk: () => JWK) => {
     let key = imported.get(cacheKey);
     if (!key) {
-      key = importJWK(typeof jwk === 'string' ? (JSON.parse(jwk) as JWK) : jwk, SIGNING_ALG) as Promise<CryptoKey>;
+      key = importJWK(jwk(), SIGNING_ALG) as Promise<CryptoKey>;
       imported.set(cacheKey, key);
     }
     return key;
@@ -102,11 +109,13 @@ export function createKeyStore(db: NodePgDatabase, options: KeyStoreOptions): Ke
       const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
       const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: 'sig' };
       const at = now();
+      const sealed = options.cipher.seal(JSON.stringify(await exportJWK(privateKey)));
       await tx.insert(signingKeys).values({
         kid,
         alg: SIGNING_ALG,
         publicJwk,
-        privateJwk: JSON.stringify(await exportJWK(privateKey)),
+        privateJwk: sealed.token,
+        privateJwkKeyId: sealed.keyId,
         createdAt: at,
       });
       await tx
@@ -130,7 +139,10 @@ export function createKeyStore(db: NodePgDatabase, options: KeyStoreOptions): Ke
     }
     const row = current(list);
     if (!row) throw new Error('no signing key after creating one');
-    return { kid: row.kid, key: await importKey(row.privateJwk, `private:${row.kid}`) };
+    return {
+      kid: row.kid,
+      key: await importKey(`private:${row.kid}`, () => JSON.parse(options.cipher.open({ token: row.privateJwk, keyId: row.privateJwkKeyId })) as JWK),
+    };
   }
 
   return {
@@ -142,7 +154,7 @@ export function createKeyStore(db: NodePgDatabase, options: KeyStoreOptions): Ke
         row = (await load()).find((r) => r.kid === kid);
       }
       if (!row || !verifies(row, now())) return undefined;
-      return importKey(row.publicJwk, `public:${row.kid}`);
+      return importKey(`public:${row.kid}`, () => row.publicJwk);
     },
     async jwks() {
       // Served from the cache: a rotation here re-reads it at once, another process's shows within cacheSeconds.

@@ -82,10 +82,11 @@ export function createSecondFactor(deps: SecondFactorDeps) {
       const codes = newRecoveryCodes();
       const { user, replaced } = await uow.transaction(async (s) => {
         const user = await locked(s, caller);
-        if (!user.totpPendingSecret) throw new BadUserInputError('Start with enrollTotp.', 'code');
-        const step = matchingStep(user.totpPendingSecret, code.trim(), now());
+        const pending = s.totp.secretOf(user, 'pending');
+        if (pending === undefined) throw new BadUserInputError('Start with enrollTotp.', 'code');
+        const step = matchingStep(pending, code.trim(), now());
         if (step === undefined) throw new StrongroomError('INVALID_CODE', 'This code does not match; check the time on the device.', { attemptsLeft: null });
-        await s.totp.activate(user.id, user.totpPendingSecret, step);
+        await s.totp.activate(user.id, pending, step);
         await s.totp.replaceRecoveryCodes(user.id, codes);
         const replaced = user.totpSecret !== null;
         await s.audit.record({ event: 'TOTP_ENROLLED', userId: user.id, email: user.email, ip, detail: { replaced } });

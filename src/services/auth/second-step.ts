@@ -5,6 +5,7 @@
  * session, remembered origins, audit rows and the first refresh token), resending a code.
  */
 import { randomUUID } from 'node:crypto';
+import type { FieldCipher } from '../../crypto/field-cipher.ts';
 import { StrongroomError, UnauthenticatedError } from '../../errors.ts';
 import { newSignInMail, signInCodeMail } from '../../mail/render.ts';
 import type { SecondStepChannel } from './caller.ts';
@@ -52,6 +53,8 @@ export interface SecondStepSettings {
 
 export interface SecondStepDeps {
   readonly uow: UnitOfWork;
+  /** Keys mailed codes' hashes. */
+  readonly cipher: FieldCipher;
   readonly tokens: TokenIssuer;
   readonly limits: RateLimits;
   readonly mailer: Mailer;
@@ -78,7 +81,7 @@ type Answer = { readonly kind: 'verified'; readonly tokens: Tokens } | { readonl
 const DEAD: Answer = Object.freeze({ kind: 'dead' });
 
 export function createSecondStep(settings: SecondStepSettings, deps: SecondStepDeps) {
-  const { uow, tokens, limits, mailer, now } = deps;
+  const { uow, tokens, limits, mailer, now, cipher } = deps;
 
   async function view(row: ChallengeRow, user: UserRow): Promise<ChallengeView> {
     return {
@@ -100,7 +103,7 @@ export function createSecondStep(settings: SecondStepSettings, deps: SecondStepD
       sessionId,
       reason,
       ...origin,
-      codeHash: code === null ? noCodeHash(id) : codeHash(id, code),
+      codeHash: code === null ? noCodeHash(cipher, id) : codeHash(cipher, id, code),
       // FAILED until the mail server has the code (a crash before then leaves it so).
       delivery: code === null ? 'NOT_SENT' : 'FAILED',
       expiresAt: new Date(now().getTime() + settings.codeTtlSeconds * 1000),
@@ -159,9 +162,10 @@ export function createSecondStep(settings: SecondStepSettings, deps: SecondStepD
 
   /** Which channel `given` answers, spending a TOTP step or a recovery code in the transaction; undefined when none. */
   async function match(s: Stores, row: ChallengeRow, user: UserRow, given: string): Promise<Channel | undefined> {
-    if (emailCodesOn(user) && /^\d+$/.test(given) && given.length === settings.codeLength && isMailedCode(row, given)) return 'EMAIL';
+    if (emailCodesOn(user) && /^\d+$/.test(given) && given.length === settings.codeLength && isMailedCode(cipher, row, given)) return 'EMAIL';
     if (user.totpSecret && /^\d{6}$/.test(given)) {
-      const step = matchingStep(user.totpSecret, given, now());
+      // Opened only now that a code could be one of its codes; a secret that does not open fails closed.
+      const step = matchingStep(s.totp.secretOf(user, 'confirmed')!, given, now());
       if (step !== undefined && (await s.totp.acceptStep(user.id, step))) return 'TOTP';
     }
     if (looksLikeRecoveryCode(given) && (await s.totp.useRecoveryCode(user.id, given))) return 'RECOVERY_CODE';
@@ -298,7 +302,7 @@ export function createSecondStep(settings: SecondStepSettings, deps: SecondStepD
       if (!user || user.disabled || !(await uow.direct.sessions.isActive(row.sessionId))) throw deadChallenge();
       const code = emailCodesOn(user) ? newCode(settings.codeLength) : null;
       // Answered meanwhile: no new code for a finished challenge.
-      if (code !== null && !(await uow.direct.challenges.setCode(row.id, codeHash(row.id, code)))) throw deadChallenge();
+      if (code !== null && !(await uow.direct.challenges.setCode(row.id, codeHash(cipher, row.id, code)))) throw deadChallenge();
       return view(await send(row, user, code), user);
     },
   };

@@ -6,6 +6,7 @@
  * (fetch the token signer and send mail outside it), nor for a slow outside call.
  */
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { FieldCipher } from '../../crypto/field-cipher.ts';
 import { createAuditStore } from './audit.ts';
 import { createChallengeStore } from './challenges.ts';
 import type { Executor } from './executor.ts';
@@ -18,6 +19,8 @@ export interface StoreOptions {
   readonly sessionTtlDays: number;
   readonly rememberDeviceDays: number;
   readonly now: () => Date;
+  /** Seals and opens TOTP secrets, keys recovery-code hashes. */
+  readonly cipher: FieldCipher;
 }
 
 export function createStores(ex: Executor, options: StoreOptions) {
@@ -27,7 +30,7 @@ export function createStores(ex: Executor, options: StoreOptions) {
     sessions: createSessionStore(ex, options),
     challenges: createChallengeStore(ex, now),
     origins: createOriginStore(ex, options),
-    totp: createTotpStore(ex, now),
+    totp: createTotpStore(ex, now, options.cipher),
     audit: createAuditStore(ex, now),
   };
 }
