@@ -21,4 +21,14 @@ export interface EncryptedColumn {
   readonly blindIndexColumn?: string;
 }
 
-export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [];
+export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
+  // Licence keys (services/licences.ts); looked up by key through the blind index.
+  {
+    database: 'data',
+    table: 'licensing.licences',
+    idColumn: 'id',
+    column: 'licence_key',
+    keyIdColumn: 'licence_key_key_id',
+    blindIndexColumn: 'licence_key_index',
+  },
+];
