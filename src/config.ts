@@ -105,6 +105,22 @@ export interface Config {
   /** Most expiring licences `licenceSummary` lists (it also says how many there are). */
   readonly licenceSummaryExpiringLimit: number;
 
+  // --- licences (src/services/licences.ts) ---
+  /** Most licences one `licences` page holds. */
+  readonly licencesPageMax: number;
+  /** `validateLicence` calls per client address per validate window. */
+  readonly rateLimitValidatePerIp: number;
+  /** Length of the validateLicence rate-limit window, in seconds. */
+  readonly rateLimitValidateWindowSeconds: number;
+  /** How long the first validation of a batch waits for others to share its lookup and insert, in milliseconds. */
+  readonly validateBatchWindowMs: number;
+  /** Most validations one batch (one lookup, one insert) serves. */
+  readonly validateBatchMax: number;
+  /** Longest `source` validateLicence accepts, in characters. */
+  readonly validateSourceMaxLength: number;
+  /** Longest `nonce` validateLicence accepts, in characters. */
+  readonly validateNonceMaxLength: number;
+
   // --- sign-in and two-step verification ---
   /** Email of the admin created on first start when no admin exists. */
   readonly adminEmail: string | undefined;
@@ -584,6 +600,49 @@ export const VARIABLES = {
     default: '100',
     parse: integer(1, 10_000),
     doc: 'Most expiring licences `licenceSummary` lists, soonest first (`expiringCount` says how many there are)',
+  },
+  // --- licences ---
+  LICENCES_PAGE_MAX: {
+    key: 'licencesPageMax',
+    default: '100',
+    parse: integer(1, 10_000),
+    doc: 'Most licences one `licences` page holds; a larger `first` is `BAD_USER_INPUT`',
+  },
+  RATE_LIMIT_VALIDATE_PER_IP: {
+    key: 'rateLimitValidatePerIp',
+    default: '600',
+    parse: integer(1, 100_000_000),
+    doc: '`validateLicence` calls per client address per `RATE_LIMIT_VALIDATE_WINDOW_SECONDS`; more are `RATE_LIMITED`',
+  },
+  RATE_LIMIT_VALIDATE_WINDOW_SECONDS: {
+    key: 'rateLimitValidateWindowSeconds',
+    default: '60',
+    parse: integer(1, 86_400),
+    doc: 'Length of the `validateLicence` rate-limit window, in seconds',
+  },
+  VALIDATE_BATCH_WINDOW_MS: {
+    key: 'validateBatchWindowMs',
+    default: '2',
+    parse: integer(0, 1000),
+    doc: 'How long the first `validateLicence` of a batch waits for others, in ms; the batch shares one lookup and one insert of its events (group commit). 0: only the calls that arrive while the previous batch is being written',
+  },
+  VALIDATE_BATCH_MAX: {
+    key: 'validateBatchMax',
+    default: '256',
+    parse: integer(1, 10_000),
+    doc: 'Most `validateLicence` calls one batch serves; a full batch is written at once',
+  },
+  VALIDATE_SOURCE_MAX_LENGTH: {
+    key: 'validateSourceMaxLength',
+    default: '64',
+    parse: integer(1, 1000),
+    doc: 'Longest `source` `validateLicence` accepts, in characters',
+  },
+  VALIDATE_NONCE_MAX_LENGTH: {
+    key: 'validateNonceMaxLength',
+    default: '128',
+    parse: integer(1, 4096),
+    doc: 'Longest `nonce` `validateLicence` accepts (and signs), in characters',
   },
   // --- sign-in and two-step verification ---
   ADMIN_EMAIL: {

@@ -39,6 +39,8 @@ export interface ServerDeps {
    * closed by the caller. The render loop starts with `services.reports.start()`.
    */
   readonly renderer?: Renderer;
+  /** The keyring the encrypted columns are sealed with (INTERIM until the key store is wired). */
+  readonly keyring?: import('./crypto/field-cipher.ts').FieldCipher;
 }
 
 export interface StrongroomServer {
@@ -86,7 +88,7 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
   });
   registerErrorHandlers(app);
   registerJsonBodyParser(app, { maxDepth: config.bodyMaxDepth });
-  const services = createServices({ config, databases, logger, pool, now: deps.now, renderer: deps.renderer });
+  const services = createServices({ config, databases, logger, pool, now: deps.now, renderer: deps.renderer, keyring: deps.keyring! });
   registerHealthRoutes(app, services.system);
   registerJwksRoute(app, services.auth);
   registerReportDownloads(app, services.reports);

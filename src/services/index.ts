@@ -1,5 +1,6 @@
 /** All services, built once per process from long-lived resources. Resolvers reach them through the context. */
 import type { Config } from '../config.ts';
+import type { FieldCipher } from '../crypto/field-cipher.ts';
 import type { Databases } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import path from 'node:path';
@@ -38,6 +39,8 @@ export interface StoreServiceDeps {
   readonly logger: Logger;
   /** The clock; tests pass a frozen one. Default: the system clock. */
   readonly now?: () => Date;
+  /** Seals and opens the encrypted columns (the keyring). */
+  readonly keyring: FieldCipher;
 }
 
 export interface ServiceDeps extends StoreServiceDeps {
@@ -58,12 +61,29 @@ export function createStoreServices(deps: StoreServiceDeps): StoreServices {
     timeoutMs: config.smtpTimeoutMs,
   });
   const auth = createAuthService({ config, db: deps.databases.auth.db, logger: logger.child({ component: 'auth' }), mail, now });
+  const licences = createLicenceService({
+    database: deps.databases.data,
+    cipher: deps.keyring,
+    keys: auth.keys,
+    limits: auth.limits,
+    logger: logger.child({ component: 'licences' }),
+    now,
+    settings: {
+      pageMax: config.licencesPageMax,
+      batchWindowMs: config.validateBatchWindowMs,
+      batchMax: config.validateBatchMax,
+      sourceMaxLength: config.validateSourceMaxLength,
+      nonceMaxLength: config.validateNonceMaxLength,
+      issuer: config.jwtIssuer,
+    },
+  });
   return {
     system: createSystemService(deps.databases, { healthCacheMs: config.healthCacheMs }),
-    licences: createLicenceService(deps.databases.data),
+    licences,
     auth,
     mail,
     async close() {
+      await licences.close(); // validations under way finish before the databases close
       mail.close();
       await auth.close();
     },

@@ -31,6 +31,7 @@ import { describeConnection, type Database, type DatabaseName, type Databases } 
 import { createLogger } from '../../src/logger.ts';
 import { createStoreServices, type StoreServices } from '../../src/services/index.ts';
 import { setBuilderServices } from './builders.ts';
+import { testCipher } from './cipher.ts';
 import { testEnv } from './server.ts';
 
 /** How long a second `pool.connect()` waits for the first lease to be released (ms). */
@@ -255,7 +256,7 @@ export function useTestDatabases(): IsolatedTestContext {
   before(async () => {
     const config = parseConfig(testEnv({ LOG_LEVEL: 'silent' }));
     const databases = await openTestDatabases();
-    context = { databases, config, services: createStoreServices({ config, databases, logger: createLogger('silent') }) };
+    context = { databases, config, services: createStoreServices({ config, databases, logger: createLogger('silent'), keyring: testCipher() }) };
   });
   beforeEach(async () => {
     await get().databases.begin();

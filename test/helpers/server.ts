@@ -3,6 +3,7 @@
  * schema, a real HTTP port on 127.0.0.1. `gql()` posts over HTTP; `execute()` goes
  * through Apollo's executeOperation with a real context.
  */
+import { testCipher } from './cipher.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { openDatabases, type Databases } from '../../src/db/client.ts';
 import { rendererOptions } from '../../src/reports/index.ts';
@@ -72,7 +73,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     }));
   const pool = openWorkerPool(config, logger);
   const renderer: Renderer | undefined = config.reportRendering ? createRenderer(rendererOptions(config, logger)) : undefined;
-  const server = await createServer({ config, logger, databases, pool, now: options.now, renderer });
+  const server = await createServer({ config, logger, databases, pool, now: options.now, renderer, keyring: testCipher() });
   const url = await server.listen();
   server.services.reports.start();
   return {

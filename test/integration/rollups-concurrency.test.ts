@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openDatabase, type Database } from '../../src/db/client.ts';
 import { prng } from '../../src/db/seed.ts';
+import { testCipher } from '../helpers/cipher.ts';
 import { createLicenceService, type Licence, type LicenceService } from '../../src/services/licences.ts';
 import { checkRollups } from '../../src/services/statistics/rollups.ts';
 import { unique } from '../helpers/builders.ts';
@@ -17,7 +18,7 @@ describe('concurrent writers', () => {
   const apps = [unique('Atlas'), unique('Beacon')];
   before(async () => {
     data = await openDatabase('data', { connectionString: process.env.TEST_DATABASE_URL! }, 6);
-    licences = createLicenceService(data);
+    licences = createLicenceService({ database: data, cipher: testCipher() });
   });
   after(async () => {
     await data.pool.query('delete from licensing.licences where application = any($1)', [apps]);
