@@ -8,7 +8,7 @@
  * directives make the same checks first); `create`, `createMany`, `get` and the event recorders
  * are for trusted in-process code (fixtures, the seed, CLIs) and record no event of their own.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { FieldCipher } from '../crypto/field-cipher.ts';
 import type { Secret } from '../crypto/secret.ts';
 import type { Database } from '../db/client.ts';

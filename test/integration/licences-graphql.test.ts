@@ -69,9 +69,16 @@ describe('licences over GraphQL', () => {
       )
     ).rows[0]!;
   const events = async (id: string) =>
-    (await s.databases.data.pool.query<{ kind: string; source: string }>('select kind, source from licensing.licence_events where licence_id = $1 order by id', [id])).rows;
+    (
+      await s.databases.data.pool.query<{ kind: string; source: string }>(
+        'select kind, source from licensing.licence_events where licence_id = $1 order by id',
+        [id],
+      )
+    ).rows;
 
-  test('a created licence gets a grouped base32 key, stored as a Fernet token Python decrypts with the same key', { skip: !hasPython && 'no Python cryptography' }, async () => {
+  test('a created licence gets a grouped base32 key, stored as a Fernet token Python decrypts with the same key', {
+    skip: !hasPython && 'no Python cryptography',
+  }, async () => {
     const licence = await create({ username: unique('alice'), application: 'Atlas Desktop' });
     assert.match(licence.key!, /^[A-Z2-7]{5}(-[A-Z2-7]{5}){4}$/);
     assert.match(licence.uniqueId, /^LIC-[0-9A-F]{16}$/);
