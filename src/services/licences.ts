@@ -8,17 +8,18 @@
  * directives make the same checks first); `create`, `createMany`, `get` and the event recorders
  * are for trusted in-process code (fixtures, the seed, CLIs) and record no event of their own.
  */
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { FieldCipher } from '../crypto/field-cipher.ts';
 import type { Secret } from '../crypto/secret.ts';
 import type { Database } from '../db/client.ts';
 import { licenceEvents, licences } from '../db/schema/licensing.ts';
-import { BadUserInputError, NotFoundError } from '../errors.ts';
+import { BadUserInputError, NotFoundError, StrongroomError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Caller } from './auth/caller.ts';
 import type { KeyStore } from './auth/keys.ts';
 import { requireRole, requireSecondFactor } from './auth/permissions.ts';
 import type { RateLimits } from './auth/rate-limits.ts';
+import type { ImportTarget, Refusal } from './licensing/django-import.ts';
 import { recordEventBatch, type EventBatch } from './licensing/events.ts';
 import { listLicences, type LicenceFilter, type LicencePage } from './licensing/pages.ts';
 import { conflict, newLicenceKey, newUniqueId, required, revealed, sealKey, toRecord, validDate, type LicenceRecord } from './licensing/records.ts';
@@ -112,6 +113,8 @@ export interface LicenceServiceDeps {
 export interface LicenceService {
   /** Creates a licence (trusted code; no event). CONFLICT on a duplicate, BAD_USER_INPUT on an empty field. */
   create(input: NewLicence): Promise<Licence>;
+  /** The importer's write (src/services/licensing/django-import.ts): inserts the licences whose unique id is new, in one statement. */
+  importBatch: ImportTarget['importBatch'];
   /** Creates many licences in one statement per 5000, each key sealed once; resolves to their ids in order. */
   createMany(inputs: readonly NewLicence[]): Promise<string[]>;
   /** NOT_FOUND when there is no such licence. */
@@ -222,6 +225,42 @@ export function createLicenceService(deps: LicenceServiceDeps): LicenceService {
         ids.push(...inserted.map((r) => r.id));
       }
       return ids;
+    },
+
+    async importBatch(inputs) {
+      const conflicts: Refusal[] = [];
+      const values: ReturnType<typeof stored>[] = [];
+      for (const input of inputs) {
+        try {
+          values.push(stored(input));
+        } catch (err) {
+          if (!(err instanceof StrongroomError)) throw err;
+          conflicts.push({ row: input.uniqueId ?? '?', reason: err.message });
+        }
+      }
+      if (values.length === 0) return { written: [], duplicates: [], conflicts };
+      const inserted = await db.insert(licences).values(values).onConflictDoNothing().returning({ uniqueId: licences.uniqueId });
+      const written = inserted.map((r) => r.uniqueId);
+      const done = new Set(written);
+      const skipped = values.filter((v) => !done.has(v.uniqueId));
+      if (skipped.length === 0) return { written, duplicates: [], conflicts };
+      const existing = await db
+        .select({ uniqueId: licences.uniqueId })
+        .from(licences)
+        .where(inArray(licences.uniqueId, skipped.map((v) => v.uniqueId)));
+      const duplicates = new Set(existing.map((r) => r.uniqueId));
+      for (const v of skipped) {
+        if (duplicates.has(v.uniqueId)) continue;
+        const [pair] = await db
+          .select({ uniqueId: licences.uniqueId })
+          .from(licences)
+          .where(and(eq(licences.username, v.username), eq(licences.application, v.application)));
+        conflicts.push({
+          row: v.uniqueId,
+          reason: pair ? `the user already holds a licence for this application (${pair.uniqueId})` : 'another licence has the same key',
+        });
+      }
+      return { written, duplicates: [...duplicates], conflicts };
     },
 
     get,
