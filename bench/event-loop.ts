@@ -63,7 +63,7 @@ const config = benchConfig({ LOG_LEVEL: 'silent', WORKER_TASK_TIMEOUTS: '' });
 const logger = createLogger('silent');
 const databases = await openBenchDatabases(config);
 const pool = openWorkerPool(config, logger);
-const server = await createServer({ config, logger, databases, pool });
+const server = await createServer({ config, logger, databases, keyring: databases.keyring, pool });
 const url = await server.listen();
 const threads = config.workerThreads;
 

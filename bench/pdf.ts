@@ -35,7 +35,7 @@ const config = benchConfig({ LOG_LEVEL: 'silent', REPORT_RENDERING: 'off' });
 const logger = createLogger('silent');
 const databases = await openBenchDatabases(config);
 const pool = openWorkerPool(config, logger);
-const server = await createServer({ config, logger, databases, pool });
+const server = await createServer({ config, logger, databases, keyring: databases.keyring, pool });
 const url = await server.listen();
 
 // The standard data: 6 applications × 5 sources × 5 kinds, a few events of each a week for 12 weeks.

@@ -59,7 +59,7 @@ async function main() {
   const databases = await openBenchDatabases(config);
   const logger = createLogger('silent');
   const pool = openWorkerPool(config, logger);
-  const server = await createServer({ config, logger, databases, pool });
+  const server = await createServer({ config, logger, databases, keyring: databases.keyring, pool });
   const url = `${await server.listen()}/graphql`;
   try {
     const post = async (query: string, variables: Record<string, unknown> = {}, token?: string) => {

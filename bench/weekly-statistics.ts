@@ -129,7 +129,7 @@ const pool = openWorkerPool(config, logger);
 
 try {
   say(`weekly-statistics: ${EVENTS} events, ${LICENCES} licences, on ${databases.label}; one-year range ${RANGE.from} … ${RANGE.to}`);
-  const store = createStoreServices({ config, databases, logger: createLogger('silent') });
+  const store = createStoreServices({ config, databases, keyring: databases.keyring, logger: createLogger('silent') });
   const bar = createProgress({ label: 'seed', total: EVENTS });
   const seeded = await seed(databases.data, store.licences, { events: EVENTS, licences: LICENCES, seed: 1, until: UNTIL }, (p) => {
     if (p.phase === 'events') bar.update(p.done, p.total);
@@ -142,7 +142,7 @@ try {
     'vacuum analyze licensing.licence_events, reporting.licence_event_rollups, reporting.licence_event_pair_rollups, reporting.licence_event_series, reporting.licence_event_pairs',
   );
 
-  const server = await createServer({ config, logger, databases, pool });
+  const server = await createServer({ config, logger, databases, keyring: databases.keyring, pool });
   const url = await server.listen();
   const password = 'bench analyst password 1';
   await store.auth.createUser(ANONYMOUS, { email: 'analyst@bench.invalid', username: 'bench-analyst', password, role: 'ANALYST' }, '127.0.0.1');

@@ -12,6 +12,7 @@ import { FIXTURE_STEPS, fixtureSetNames, loadFixtures } from '../src/db/fixtures
 import { migrateDatabase, OWNED_SCHEMAS } from '../src/db/migrate.ts';
 import { dropOwnedSchemas, ResetRefusedError, resetProblems } from '../src/db/reset.ts';
 import { createLogger } from '../src/logger.ts';
+import { openKeyring } from '../src/crypto/keyring.ts';
 import { createStoreServices } from '../src/services/index.ts';
 import { named, openConfiguredDatabases, parseCliArgs, RefusedError, runCli, UsageError } from './lib/cli.ts';
 
@@ -56,13 +57,15 @@ runCli('db:reset', USAGE, async () => {
     if (args.fixtures === 'none') {
       step('fixtures: none');
     } else {
-      const services = createStoreServices({ config, databases, logger: createLogger('silent') });
+      const keyring = await openKeyring({ database: databases.auth, config, logger: createLogger(config.logLevel) });
+      const services = createStoreServices({ config, databases, keyring, logger: createLogger('silent') });
       try {
         await loadFixtures(FIXTURE_STEPS, args.fixtures, { services }, (s, summary) =>
           step(`fixtures ${args.fixtures}: ${s.name} (${s.database}): ${summary}`),
         );
       } finally {
         await services.close();
+        keyring.close();
       }
     }
     step(`reset done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.ts';
 import { describeMismatch, migrationStatus } from '../src/db/migrate.ts';
 import { seed, type SeedProgress } from '../src/db/seed.ts';
 import { createLogger } from '../src/logger.ts';
+import { openKeyring } from '../src/crypto/keyring.ts';
 import { createStoreServices } from '../src/services/index.ts';
 import { createProgress, type ProgressBar } from './lib/progress.ts';
 import { named, openConfiguredDatabases, parseCliArgs, RefusedError, runCli, UsageError, wholeNumber } from './lib/cli.ts';
@@ -74,8 +75,12 @@ runCli('db:seed', USAGE, async () => {
     process.stdout.write(
       `${named(databases.data)}: seeding ${options.licences} licences and ${options.events} events (seed ${options.seed}, year until ${options.until.toISOString().slice(0, 10)})\n`,
     );
-    const services = createStoreServices({ config, databases, logger: createLogger('silent') });
-    const result = await seed(databases.data, services.licences, options, progressBar()).finally(() => services.close());
+    const keyring = await openKeyring({ database: databases.auth, config, logger: createLogger(config.logLevel) });
+    const services = createStoreServices({ config, databases, keyring, logger: createLogger('silent') });
+    const result = await seed(databases.data, services.licences, options, progressBar()).finally(async () => {
+      await services.close();
+      keyring.close();
+    });
     const seconds = result.eventsMs / 1000;
     process.stdout.write(
       `removed ${result.removed} earlier seeded licences; wrote ${result.licences} licences, then ${result.events} events (${result.via}) in ${seconds.toFixed(1)} s (${Math.round(result.events / Math.max(seconds, 0.001))} events/s)\n`,

@@ -19,6 +19,7 @@
  * Tests isolate themselves with per-test transactions (test/helpers/isolation.ts).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
@@ -170,6 +171,8 @@ async function main(): Promise<number> {
           NODE_ENV: 'test',
           TEST_DATABASE_URL: prepared.dataUrl,
           TEST_AUTH_DATABASE_URL: prepared.authUrl,
+          // The fresh databases' keyring is wrapped by a master key made for this run (reuse mode: the configured one).
+          ...(reuse ? {} : { TEST_MASTER_KEY: randomBytes(32).toString('base64') }),
           ...prepared.env,
         },
       });

@@ -181,6 +181,16 @@ export interface Config {
   /** How long an account's failed passwords are counted, from the first of them, in seconds. */
   readonly rateLimitAccountWindowSeconds: number;
 
+  // --- key store (src/crypto/keyring.ts) ---
+  /** The master key, base64 of 32 bytes (standard or URL-safe alphabet); at most one of the three master-key variables. */
+  readonly masterKey: string | undefined;
+  /** Absolute path of a file holding the master key as base64 of 32 bytes. */
+  readonly masterKeyFile: string | undefined;
+  /** Absolute path of a PEM RSA private key whose key pair wraps each keyring key (RSA-OAEP, SHA-256). */
+  readonly masterKeyRsaPrivateKeyFile: string | undefined;
+  /** How often a process checks whether the keyring changed (a key promoted elsewhere), in seconds. */
+  readonly keyringRefreshSeconds: number;
+
   // --- reports ---
   /** Chromium for PDF reports (PUPPETEER_EXECUTABLE_PATH, default Debian's /usr/bin/chromium). */
   readonly chromiumPath: string;
@@ -328,6 +338,15 @@ const appendixList = (raw: string): readonly string[] => {
     if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(name)) throw new InvalidValue('must be a comma-separated list of appendix names, such as terms-of-licence');
   }
   return Object.freeze(names);
+};
+
+/** Base64 (standard or URL-safe, padded or not) of exactly 32 bytes; the value is never echoed in a problem. */
+const base64Key32 = (raw: string): string => {
+  const text = raw.trim();
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(text) || Buffer.from(text.replaceAll('-', '+').replaceAll('_', '/'), 'base64').length !== 32) {
+    throw new InvalidValue('must be base64 of exactly 32 bytes (for example the output of `openssl rand -base64 32`)');
+  }
+  return text;
 };
 
 /** Every variable Strongroom reads, in README order. */
@@ -791,6 +810,30 @@ export const VARIABLES = {
     parse: nonEmpty,
     doc: "Chromium that prints PDF reports (Debian's `chromium`); without one, PDF reports fail with `RENDERER_UNAVAILABLE` and everything else works",
   },
+  MASTER_KEY: {
+    key: 'masterKey',
+    default: undefined,
+    parse: base64Key32,
+    doc: 'The master key that wraps the keyring, base64 of 32 bytes (`openssl rand -base64 32`); set one of `MASTER_KEY`, `MASTER_KEY_FILE`, `MASTER_KEY_RSA_PRIVATE_KEY_FILE` (required in production); unset in development: a key file is generated under `DATA_DIR`',
+  },
+  MASTER_KEY_FILE: {
+    key: 'masterKeyFile',
+    default: undefined,
+    parse: (raw) => path.resolve(nonEmpty(raw)),
+    doc: 'File holding the master key as base64 of 32 bytes (a mounted secret, for example)',
+  },
+  MASTER_KEY_RSA_PRIVATE_KEY_FILE: {
+    key: 'masterKeyRsaPrivateKeyFile',
+    default: undefined,
+    parse: (raw) => path.resolve(nonEmpty(raw)),
+    doc: 'PEM file of an RSA private key (2048 bits or more); each keyring key is wrapped with its public key (RSA-OAEP, SHA-256)',
+  },
+  KEYRING_REFRESH_SECONDS: {
+    key: 'keyringRefreshSeconds',
+    default: '5',
+    parse: integer(1, 3600),
+    doc: 'How often a process checks the keyring for a key generated or promoted by another process, in seconds',
+  },
   REPORT_RENDERING: {
     key: 'reportRendering',
     default: 'on',
@@ -925,6 +968,11 @@ export const START_REQUIREMENTS: readonly StartRequirement[] = [
     unmet: (c) => c.metricsToken === undefined && c.metricsPort === undefined,
     problem: 'METRICS_TOKEN or METRICS_PORT must be set in production: /metrics must not be public on the API port',
   },
+  {
+    applies: inProduction,
+    unmet: (c) => c.masterKey === undefined && c.masterKeyFile === undefined && c.masterKeyRsaPrivateKeyFile === undefined,
+    problem: 'MASTER_KEY, MASTER_KEY_FILE or MASTER_KEY_RSA_PRIVATE_KEY_FILE must be set in production: the keyring that encrypts secrets is wrapped by it',
+  },
 ];
 
 /**
@@ -950,6 +998,8 @@ export function parseConfig(env: Env, requirements: readonly StartRequirement[] 
     }
   }
   const parsed = out as Partial<Config>;
+  const masterKeys = (['MASTER_KEY', 'MASTER_KEY_FILE', 'MASTER_KEY_RSA_PRIVATE_KEY_FILE'] as const).filter((name) => out[VARIABLES[name].key] !== undefined);
+  if (masterKeys.length > 1) problems.push(`set only one of ${masterKeys.join(', ')}: the keyring is wrapped by one master key`);
   for (const requirement of requirements) {
     if (requirement.applies(parsed) && requirement.unmet(parsed)) problems.push(requirement.problem);
   }

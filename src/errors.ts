@@ -43,6 +43,9 @@ export const ERROR_CODES = {
   RANGE_NOT_SATISFIABLE: 'The `Range` header of a download asks for bytes the file does not have; HTTP 416.',
   DECRYPTION_FAILED:
     'A stored secret is not a valid Fernet token of any key in the keyring (damaged, or sealed with a key this keyring does not hold); it is never returned as it is.',
+  KEYRING_UNAVAILABLE:
+    'The keyring cannot be opened, so the server or command does not start: `extensions.reason` is `MASTER_KEY_MISSING`, `MASTER_KEY_INVALID`, `MASTER_KEY_WRONG`, `KEY_ROW_INVALID` or `KEYRING_EMPTY`; the message names where the master key came from.',
+  KEY_IN_USE: '`npm run keys -- retire` refused: the key is primary, or stored values still use it (`extensions.values` says how many).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -108,6 +111,19 @@ export class ConflictError extends StrongroomError {
 export class NotFoundError extends StrongroomError {
   constructor(message = 'Not found.') {
     super('NOT_FOUND', message);
+  }
+}
+
+/** Why the keyring could not be opened (see {@link KeyringUnavailableError}). */
+export type KeyringProblem = 'MASTER_KEY_MISSING' | 'MASTER_KEY_INVALID' | 'MASTER_KEY_WRONG' | 'KEY_ROW_INVALID' | 'KEYRING_EMPTY';
+
+/** The keyring cannot be opened: the start stops. The message names the master key's source, never the key. */
+export class KeyringUnavailableError extends StrongroomError {
+  constructor(
+    readonly reason: KeyringProblem,
+    message: string,
+  ) {
+    super('KEYRING_UNAVAILABLE', message, { reason });
   }
 }
 

@@ -7,7 +7,8 @@ import { loadConfig, START_REQUIREMENTS } from './config.ts';
 import { DatabaseUnavailableError, openDatabases, type Databases } from './db/client.ts';
 import { DataDirInUseError } from './db/embedded.ts';
 import { migrateDatabase, migrationStatus } from './db/migrate.ts';
-import { describeForLog } from './errors.ts';
+import { openKeyring, type Keyring } from './crypto/keyring.ts';
+import { describeForLog, KeyringUnavailableError } from './errors.ts';
 import { makeDataDirPrivate, usePrivateUmask } from './fs/private.ts';
 import { createLogger, logDestination } from './logger.ts';
 import { createRenderer, type Renderer } from './reports/renderer.ts';
@@ -63,6 +64,7 @@ async function start(): Promise<void> {
   let databases: Databases | undefined;
   let server: StrongroomServer | undefined;
   let pool: WorkerPool | undefined;
+  let keyring: Keyring | undefined;
   let renderer: Renderer | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
@@ -73,6 +75,7 @@ async function start(): Promise<void> {
       await server?.close(); // also stops the render loop, handing its running reports back
       await renderer?.close();
       await pool?.close(); // after HTTP has drained: whatever still runs has no client waiting
+      keyring?.close();
       await databases?.close();
       logger.info('stopped');
       logger.flush();
@@ -95,9 +98,11 @@ async function start(): Promise<void> {
     });
     if (databases.embedded) logger.info({ dataDir: databases.embedded.dataDir }, 'using the embedded database (set DATABASE_URL for PostgreSQL)');
     await prepareDatabases(databases);
+    keyring = await openKeyring({ database: databases.auth, config, logger });
+    logger.info({ masterKey: keyring.masterKey.source, primaryKey: keyring.primaryKeyId }, 'keyring open');
     pool = openWorkerPool(config, logger);
     if (config.reportRendering) renderer = createRenderer(rendererOptions(config, logger));
-    server = await createServer({ config, logger, databases, pool, renderer });
+    server = await createServer({ config, logger, databases, keyring, pool, renderer });
     await bootstrapAdmin(server);
     if (config.smtpUrl) logger.info({ smtp: server.services.mail.description }, 'mail goes out over SMTP');
     else logger.info({ outbox: server.services.mail.description }, 'no SMTP_URL: mail is written as .eml files to the outbox folder');
@@ -112,7 +117,7 @@ async function start(): Promise<void> {
       process.stderr.write(`\nStrongroom is listening on ${url}/graphql  (GraphiQL: open it in a browser)\n\n`);
     }
   } catch (err) {
-    if (err instanceof DatabaseUnavailableError || err instanceof DataDirInUseError) {
+    if (err instanceof DatabaseUnavailableError || err instanceof DataDirInUseError || err instanceof KeyringUnavailableError) {
       logger.fatal(err.message);
       process.stderr.write(`${err.message}\n`);
     } else {
@@ -122,6 +127,7 @@ async function start(): Promise<void> {
     await server?.close().catch(() => {});
     await renderer?.close().catch(() => {});
     await pool?.close().catch(() => {});
+    keyring?.close();
     await databases?.close().catch(() => {});
     process.exit(1);
   }

@@ -22,6 +22,7 @@ import { registerReportDownloads } from './http/reports.ts';
 import type { Renderer } from './reports/renderer.ts';
 import type { Logger } from './logger.ts';
 import { buildSchema } from './schema.ts';
+import type { Keyring } from './crypto/keyring.ts';
 import { createServices, type Services } from './services/index.ts';
 import type { WorkerPool } from './workers/pool.ts';
 import { TASK_KINDS, type TASKS } from './workers/tasks.ts';
@@ -30,6 +31,8 @@ export interface ServerDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly databases: Databases;
+  /** The open keyring (src/crypto/keyring.ts): the cipher of every secret column; created and closed by the caller. */
+  readonly keyring: Keyring;
   /** Heavy work goes here; created and closed by the caller (after close() has drained HTTP). */
   readonly pool: WorkerPool<typeof TASKS>;
   /** The clock (tests pass a frozen one); default the system clock. */
@@ -39,8 +42,6 @@ export interface ServerDeps {
    * closed by the caller. The render loop starts with `services.reports.start()`.
    */
   readonly renderer?: Renderer;
-  /** The keyring the encrypted columns are sealed with (INTERIM until the key store is wired). */
-  readonly keyring?: import('./crypto/field-cipher.ts').FieldCipher;
 }
 
 export interface StrongroomServer {
@@ -88,7 +89,7 @@ export async function createServer(deps: ServerDeps): Promise<StrongroomServer> 
   });
   registerErrorHandlers(app);
   registerJsonBodyParser(app, { maxDepth: config.bodyMaxDepth });
-  const services = createServices({ config, databases, logger, pool, now: deps.now, renderer: deps.renderer, keyring: deps.keyring! });
+  const services = createServices({ config, databases, keyring: deps.keyring, logger, pool, now: deps.now, renderer: deps.renderer });
   registerHealthRoutes(app, services.system);
   registerJwksRoute(app, services.auth);
   registerReportDownloads(app, services.reports);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { loadConfig } from './config.ts';
 import { DatabaseUnavailableError, openDatabases, type Databases } from './db/client.ts';
 import { migrationStatus } from './db/migrate.ts';
+import { openKeyring, type Keyring } from './crypto/keyring.ts';
 import { describeForLog } from './errors.ts';
 import { createLogger, logDestination } from './logger.ts';
 import { rendererOptions } from './reports/index.ts';
@@ -25,6 +26,7 @@ const logger = createLogger(config.logLevel, logDestination({ bufferBytes: confi
 async function start(): Promise<void> {
   let databases: Databases | undefined;
   let pool: WorkerPool | undefined;
+  let keyring: Keyring | undefined;
   let renderer: Renderer | undefined;
   let services: Services | undefined;
   let stopping = false;
@@ -36,6 +38,7 @@ async function start(): Promise<void> {
       await services?.close(); // hands running reports back to the queue
       await renderer?.close();
       await pool?.close();
+      keyring?.close();
       await databases?.close();
       logger.info('stopped');
       logger.flush();
@@ -62,9 +65,11 @@ async function start(): Promise<void> {
       const status = await migrationStatus(database);
       if (status.pending.length > 0) throw new Error(`The ${database.name} database is missing migrations; start the API (or npm run db:migrate) first.`);
     }
+    // Never creates keys: the API's first start does; a render worker only reads the keyring.
+    keyring = await openKeyring({ database: databases.auth, config, logger, createIfEmpty: false });
     pool = openWorkerPool(config, logger);
     renderer = createRenderer(rendererOptions(config, logger));
-    services = createServices({ config, databases, logger, pool, renderer });
+    services = createServices({ config, databases, keyring, logger, pool, renderer });
     services.reports.start();
     logger.info({ owner: services.reports.runner?.owner, concurrency: config.reportConcurrency }, 'Strongroom render worker is ready');
   } catch (err) {
@@ -74,6 +79,7 @@ async function start(): Promise<void> {
     await services?.close().catch(() => {});
     await renderer?.close().catch(() => {});
     await pool?.close().catch(() => {});
+    keyring?.close();
     await databases?.close().catch(() => {});
     logger.flush();
     process.exit(1);

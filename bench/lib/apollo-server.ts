@@ -21,7 +21,7 @@ export async function startApolloBenchServer(
   const logger = benchLogger(config);
   const databases = await openBenchDatabases(config);
   const pool = openWorkerPool(config, logger);
-  const services = createServices({ config, databases, logger, pool });
+  const services = createServices({ config, databases, keyring: databases.keyring, logger, pool });
   const app = Fastify();
   const apollo = await mount(app, { services, logger });
   await app.listen({ host: config.host, port: 0 });

@@ -42,7 +42,7 @@ export async function startBenchServer(overrides: Record<string, string> = {}): 
   let server: StrongroomServer;
   let url: string;
   try {
-    server = await createServer({ config, logger, databases, pool });
+    server = await createServer({ config, logger, databases, keyring: databases.keyring, pool });
     url = await server.listen();
   } catch (err) {
     await pool.close();

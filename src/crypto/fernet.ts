@@ -78,7 +78,7 @@ export class Fernet {
   /** `key`: 32 raw bytes, or their URL-safe base64 (padded or not). Anything else: `FernetError('BAD_KEY')`. */
   constructor(key: string | Buffer) {
     const raw = typeof key === 'string' ? decodeUrlSafeBase64(key) : key;
-    if (!raw || raw.length !== 32) throw new FernetError('BAD_KEY');
+    if (raw?.length !== 32) throw new FernetError('BAD_KEY');
     this.#signingKey = Buffer.from(raw.subarray(0, 16));
     this.#encryptionKey = Buffer.from(raw.subarray(16, 32));
   }

@@ -1,6 +1,6 @@
 /** All services, built once per process from long-lived resources. Resolvers reach them through the context. */
 import type { Config } from '../config.ts';
-import type { FieldCipher } from '../crypto/field-cipher.ts';
+import type { Keyring } from '../crypto/keyring.ts';
 import type { Databases } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import path from 'node:path';
@@ -36,11 +36,14 @@ export interface Services extends StoreServices {
 export interface StoreServiceDeps {
   readonly config: Config;
   readonly databases: Databases;
+  /**
+   * The open keyring: services seal and open secret columns through it as a
+   * `FieldCipher` (src/crypto/field-cipher.ts) and never see a key. Opened (`openKeyring`) and closed by the caller.
+   */
+  readonly keyring: Keyring;
   readonly logger: Logger;
   /** The clock; tests pass a frozen one. Default: the system clock. */
   readonly now?: () => Date;
-  /** Seals and opens the encrypted columns (the keyring). */
-  readonly keyring: FieldCipher;
 }
 
 export interface ServiceDeps extends StoreServiceDeps {

@@ -247,7 +247,12 @@ export function createLicenceService(deps: LicenceServiceDeps): LicenceService {
       const existing = await db
         .select({ uniqueId: licences.uniqueId })
         .from(licences)
-        .where(inArray(licences.uniqueId, skipped.map((v) => v.uniqueId)));
+        .where(
+          inArray(
+            licences.uniqueId,
+            skipped.map((v) => v.uniqueId),
+          ),
+        );
       const duplicates = new Set(existing.map((r) => r.uniqueId));
       for (const v of skipped) {
         if (duplicates.has(v.uniqueId)) continue;

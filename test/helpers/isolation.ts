@@ -28,10 +28,10 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { describeConnection, type Database, type DatabaseName, type Databases } from '../../src/db/client.ts';
+import { openKeyring, type Keyring } from '../../src/crypto/keyring.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createStoreServices, type StoreServices } from '../../src/services/index.ts';
 import { setBuilderServices } from './builders.ts';
-import { testCipher } from './cipher.ts';
 import { testEnv } from './server.ts';
 
 /** How long a second `pool.connect()` waits for the first lease to be released (ms). */
@@ -240,6 +240,8 @@ export interface IsolatedTestContext {
   readonly databases: TestDatabases;
   readonly services: StoreServices;
   readonly config: Config;
+  /** The keyring the services seal and open secrets with. */
+  readonly keyring: Keyring;
 }
 
 /**
@@ -256,7 +258,9 @@ export function useTestDatabases(): IsolatedTestContext {
   before(async () => {
     const config = parseConfig(testEnv({ LOG_LEVEL: 'silent' }));
     const databases = await openTestDatabases();
-    context = { databases, config, services: createStoreServices({ config, databases, logger: createLogger('silent'), keyring: testCipher() }) };
+    // Opened before any test's transaction: the keys it creates on a fresh keyring are committed and shared by every test file.
+    const keyring = await openKeyring({ database: databases.auth, config, logger: createLogger('silent') });
+    context = { databases, config, keyring, services: createStoreServices({ config, databases, keyring, logger: createLogger('silent') }) };
   });
   beforeEach(async () => {
     await get().databases.begin();
@@ -268,6 +272,7 @@ export function useTestDatabases(): IsolatedTestContext {
   });
   after(async () => {
     await context?.services.close();
+    context?.keyring.close();
     await context?.databases.close();
   });
   return {
@@ -279,6 +284,9 @@ export function useTestDatabases(): IsolatedTestContext {
     },
     get config() {
       return get().config;
+    },
+    get keyring() {
+      return get().keyring;
     },
   };
 }

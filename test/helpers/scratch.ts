@@ -10,6 +10,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { embeddedUrl, startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { createScratchDatabase, scratchName as uniqueName, withClient } from '../../src/db/scratch.ts';
+import { masterKeyEnv } from './server.ts';
 import { ROOT } from './process.ts';
 
 export interface Scratch {
@@ -73,7 +74,7 @@ export function runScript(script: string, args: string[], env: Record<string, st
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join('scripts', script), ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'silent', ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'silent', ...masterKeyEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -3,8 +3,8 @@
  * schema, a real HTTP port on 127.0.0.1. `gql()` posts over HTTP; `execute()` goes
  * through Apollo's executeOperation with a real context.
  */
-import { testCipher } from './cipher.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
+import { openKeyring, type Keyring } from '../../src/crypto/keyring.ts';
 import { openDatabases, type Databases } from '../../src/db/client.ts';
 import { rendererOptions } from '../../src/reports/index.ts';
 import { createRenderer, type Renderer } from '../../src/reports/renderer.ts';
@@ -27,12 +27,25 @@ export interface TestServer {
   /** The server's worker pool (watch it with test/helpers/deferred.ts). */
   readonly pool: WorkerPool<typeof TASKS>;
   readonly config: Config;
+  /** The keyring the server seals and opens secrets with. */
+  readonly keyring: Keyring;
   /** The PDF renderer, when REPORT_RENDERING is on (tests turn it on; testEnv turns it off). */
   readonly renderer: Renderer | undefined;
   /** Every log line the server wrote, parsed. */
   readonly logs: Record<string, unknown>[];
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResponse<T>>;
   close(): Promise<void>;
+}
+
+/**
+ * The master key of the test databases' keyring: the one scripts/test.ts made for this run
+ * (TEST_MASTER_KEY), or in reuse mode the configured one (its variables, and DATA_DIR for a
+ * development key file).
+ */
+export function masterKeyEnv(): Record<string, string> {
+  if (process.env.TEST_MASTER_KEY) return { MASTER_KEY: process.env.TEST_MASTER_KEY };
+  const names = ['MASTER_KEY', 'MASTER_KEY_FILE', 'MASTER_KEY_RSA_PRIVATE_KEY_FILE', 'DATA_DIR'];
+  return Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
 }
 
 /** Environment for parseConfig pointing at the test databases; overrides win. */
@@ -49,6 +62,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     MIGRATE_ON_START: 'false',
     // A render loop claims any queued report in the database; tests about reports turn it on.
     REPORT_RENDERING: 'off',
+    ...masterKeyEnv(),
     ...overrides,
   };
 }
@@ -58,6 +72,8 @@ export interface TestServerOptions {
   readonly databases?: Databases;
   /** The clock (a frozen one for expiry tests); default the system clock. */
   readonly now?: () => Date;
+  /** The keyring to serve with; the caller closes it. Default: one opened on the test databases. */
+  readonly keyring?: Keyring;
 }
 
 export async function startTestServer(overrides: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
@@ -71,9 +87,10 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
       embeddedDir: undefined,
       poolMax: config.dbPoolMax,
     }));
+  const keyring = options.keyring ?? (await openKeyring({ database: databases.auth, config, logger }));
   const pool = openWorkerPool(config, logger);
   const renderer: Renderer | undefined = config.reportRendering ? createRenderer(rendererOptions(config, logger)) : undefined;
-  const server = await createServer({ config, logger, databases, pool, now: options.now, renderer, keyring: testCipher() });
+  const server = await createServer({ config, logger, databases, keyring, pool, now: options.now, renderer });
   const url = await server.listen();
   server.services.reports.start();
   return {
@@ -82,6 +99,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
     databases,
     pool,
     config,
+    keyring,
     logs,
     async gql(query, variables, headers = {}) {
       const res = await fetch(`${url}/graphql`, {
@@ -96,6 +114,7 @@ export async function startTestServer(overrides: Record<string, string> = {}, op
       await server.close();
       await renderer?.close();
       await pool.close();
+      if (!options.keyring) keyring.close();
       if (!options.databases) await databases.close();
     },
   };

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,6 +75,7 @@ describe('the first admin', () => {
         ...(embedded ? { DATABASE_URL: embeddedUrl(embedded) } : scratch.env),
         SMTP_URL: mail.url,
         METRICS_TOKEN: 'admin-bootstrap-metrics-token',
+        MASTER_KEY: randomBytes(32).toString('base64'),
         ADMIN_EMAIL: 'boss@example.test',
         ADMIN_PASSWORD: 'a good long passphrase',
       });

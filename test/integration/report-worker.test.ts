@@ -13,7 +13,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { createJobStore } from '../../src/services/reports/store.ts';
 import { type RunningProcess, startProcess } from '../helpers/process.ts';
-import { testEnv } from '../helpers/server.ts';
+import { masterKeyEnv, testEnv } from '../helpers/server.ts';
 
 describe('render worker processes', () => {
   const children: RunningProcess[] = [];
@@ -32,7 +32,16 @@ describe('render worker processes', () => {
   const worker = (env: Record<string, string> = {}) => {
     const { DATABASE_URL, AUTH_DATABASE_URL } = testEnv();
     const p = startProcess(
-      { NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dir, DATABASE_URL: DATABASE_URL!, AUTH_DATABASE_URL: AUTH_DATABASE_URL!, REPORT_POLL_MS: '100', ...env },
+      {
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'info',
+        DATA_DIR: dir,
+        DATABASE_URL: DATABASE_URL!,
+        AUTH_DATABASE_URL: AUTH_DATABASE_URL!,
+        ...masterKeyEnv(),
+        REPORT_POLL_MS: '100',
+        ...env,
+      },
       'src/worker.ts',
     );
     children.push(p);

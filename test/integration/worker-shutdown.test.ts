@@ -9,7 +9,7 @@ import { hashPassword } from '../../src/crypto/passwords.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { createUserStore } from '../../src/services/auth/users.ts';
 import { startProcess } from '../helpers/process.ts';
-import { testEnv } from '../helpers/server.ts';
+import { masterKeyEnv, testEnv } from '../helpers/server.ts';
 
 /**
  * A new USER in the suite's auth database. Not the first-admin bootstrap (ADMIN_EMAIL): the
@@ -48,6 +48,7 @@ describe('shutting down with heavy work in flight', () => {
       DATA_DIR: dataDir,
       DATABASE_URL: testEnv().DATABASE_URL!,
       AUTH_DATABASE_URL: testEnv().AUTH_DATABASE_URL!,
+      ...masterKeyEnv(),
       MIGRATE_ON_START: 'false',
       PORT: '0',
       NODE_ENV: 'test',

@@ -65,9 +65,10 @@ describe('production start requirements', () => {
     }
   };
 
-  test('production without a database server, mail and a private /metrics lists all three, with any invalid value', () => {
+  test('production without a database server, mail, a private /metrics and a master key lists all four, with any invalid value', () => {
     const problems = problemsOf({ NODE_ENV: 'production', PORT: 'x' });
-    assert.equal(problems.length, 4);
+    assert.equal(problems.length, 5);
+    assert.match(problems.join('\n'), /MASTER_KEY, MASTER_KEY_FILE or MASTER_KEY_RSA_PRIVATE_KEY_FILE must be set in production/);
     assert.match(problems.join('\n'), /PORT must be a whole number/);
     assert.match(problems.join('\n'), /DATABASE_URL must be set in production/);
     assert.match(problems.join('\n'), /SMTP_URL must be set in production/);
@@ -75,7 +76,7 @@ describe('production start requirements', () => {
   });
 
   test('either a metrics token or a metrics port satisfies production', () => {
-    const base = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', SMTP_URL: 'smtp://mail:587' };
+    const base = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', SMTP_URL: 'smtp://mail:587', MASTER_KEY_FILE: '/run/secrets/master-key' };
     assert.deepEqual(problemsOf({ ...base, METRICS_TOKEN: 'a-long-enough-token' }), []);
     assert.deepEqual(problemsOf({ ...base, METRICS_PORT: '9464' }), []);
   });

@@ -175,3 +175,40 @@ export const auditLog = auth.table(
   },
   (t) => [index('audit_log_user_idx').on(t.userId)],
 );
+
+/** What a keyring key is for (src/crypto/keyring.ts). */
+export const keyKind = auth.enum('key_kind', ['data', 'blind_index', 'code']);
+
+/** A key's state: the primary of its kind is the one that seals (or indexes, or hashes); active keys still open; retired keys do nothing. */
+export const keyState = auth.enum('key_state', ['primary', 'active', 'retired']);
+
+/**
+ * The keyring: data keys (Fernet), blind-index keys and code-HMAC keys, each stored wrapped
+ * by the master key (AES-256-GCM, or RSA-OAEP with SHA-256), never in the clear. The row's
+ * id, kind and version are bound to the wrapped bytes (GCM associated data, OAEP label), so
+ * a row that is truncated, edited or swapped with another does not unwrap.
+ */
+export const keyringKeys = auth.table(
+  'keyring_keys',
+  {
+    /** Stored beside every value the key seals (`<column>_key_id`). */
+    id: text('id').primaryKey(),
+    kind: keyKind('kind').notNull(),
+    /** 1, 2, 3… per kind; blind indexes and code hashes carry it as their `<version>:` prefix. */
+    version: integer('version').notNull(),
+    state: keyState('state').notNull(),
+    /** `aes-256-gcm` or `rsa-oaep-sha256`. */
+    wrapping: text('wrapping').notNull(),
+    /** Fingerprint of the master key that wrapped it: tells a wrong master key from a damaged row. */
+    wrappedBy: text('wrapped_by').notNull(),
+    /** The wrapped key, base64. */
+    wrappedKey: text('wrapped_key').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+    updatedAt: at('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('keyring_keys_kind_version_key').on(t.kind, t.version),
+    // At most one primary per kind, even when two processes start on an empty keyring at once.
+    uniqueIndex('keyring_keys_one_primary_key').on(t.kind).where(sql`${t.state} = 'primary'`),
+  ],
+);

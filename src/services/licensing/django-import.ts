@@ -58,7 +58,8 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** `table` as a quoted SQL name; a TypeError for anything but one or two plain identifiers. */
 export function quoteTable(table: string): string {
   const parts = table.split('.');
-  if (parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p))) throw new TypeError('the table must be a name like licensing_license or public.licensing_license');
+  if (parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p)))
+    throw new TypeError('the table must be a name like licensing_license or public.licensing_license');
   return parts.map((p) => `"${p}"`).join('.');
 }
 
