@@ -9,7 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { testCipher, TEST_FERNET_KEY } from '../helpers/cipher.ts';
+import { addKey, promoteKey } from '../../src/crypto/keyring-store.ts';
+import { decodeUrlSafeBase64 } from '../../src/crypto/fernet.ts';
+import { privateDatabases, type PrivateDatabases } from '../helpers/private-databases.ts';
 import { unique } from '../helpers/builders.ts';
 import { startTestServer, type GqlResponse, type TestServer } from '../helpers/server.ts';
 import { startMailServer, type TestMailServer } from '../helpers/smtp.ts';
@@ -37,7 +39,10 @@ const codeOf = (res: GqlResponse) => (res.body.errors?.[0]?.extensions as { code
 
 describe('licences over GraphQL', () => {
   let dataDir: string;
+  let own: PrivateDatabases;
   let s: TestServer;
+  /** A key made by Python's `Fernet.generate_key()`, added to the keyring and promoted: the primary data key. */
+  let fernetKey: string;
   let mail: TestMailServer;
   let admin: Record<string, string>;
   let analyst: Record<string, string>;
@@ -46,13 +51,20 @@ describe('licences over GraphQL', () => {
   before(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'strongroom-licences-'));
     mail = await startMailServer();
-    s = await startTestServer({ DATA_DIR: dataDir, SMTP_URL: mail.url }, { now: () => new Date(clock) });
+    // A keyring of this file's own, so that promoting the Python key changes no other test's.
+    own = await privateDatabases();
+    s = await startTestServer({ DATA_DIR: dataDir, SMTP_URL: mail.url, ...own.env }, { now: () => new Date(clock) });
+    fernetKey = hasPython ? python('print(Fernet.generate_key().decode())') : 'cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=';
+    const { db } = s.keyring.database;
+    await promoteKey(db, (await addKey(db, s.keyring.masterKey, 'data', decodeUrlSafeBase64(fernetKey)!)).id);
+    await s.keyring.refresh(true);
     admin = bearer((await signInVerified(s, mail, await aUser(s).withRole('ADMIN').create())).accessToken);
     analyst = bearer((await signIn(s, await aUser(s).withRole('ANALYST').create())).body.data!.signIn.tokens.accessToken);
   });
   after(async () => {
     await s.close();
     await mail.close();
+    await own.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -85,20 +97,20 @@ describe('licences over GraphQL', () => {
     const row = await stored(licence.id);
     assert.ok(row.licence_key.startsWith('gAAAAA'), 'a Fernet token');
     assert.ok(!row.licence_key.includes(licence.key!));
-    assert.equal(row.licence_key_key_id, testCipher().primaryKeyId);
-    assert.equal(row.licence_key_index, testCipher().blindIndex(licence.key!));
-    assert.equal(python('print(Fernet(sys.argv[1].encode()).decrypt(sys.argv[2].encode()).decode())', TEST_FERNET_KEY, row.licence_key), licence.key);
+    assert.equal(row.licence_key_key_id, s.keyring.primaryKeyId);
+    assert.equal(row.licence_key_index, s.keyring.blindIndex(licence.key!));
+    assert.equal(python('print(Fernet(sys.argv[1].encode()).decrypt(sys.argv[2].encode()).decode())', fernetKey, row.licence_key), licence.key);
     assert.deepEqual(await events(licence.id), [{ kind: 'created', source: 'api' }]);
   });
 
   test('a token made by Python and put in the column reads back, and licenceByKey finds it', { skip: !hasPython && 'no Python cryptography' }, async () => {
     const licence = await create({ username: unique('bob'), application: 'Beacon CLI', key: 'OLD-APP-KEY-0001' });
     const key = `PY-${unique('KEY')}`;
-    const token = python('print(Fernet(sys.argv[1].encode()).encrypt(sys.argv[2].encode()).decode())', TEST_FERNET_KEY, key);
+    const token = python('print(Fernet(sys.argv[1].encode()).encrypt(sys.argv[2].encode()).decode())', fernetKey, key);
     await s.databases.data.pool.query('update licensing.licences set licence_key = $2, licence_key_index = $3 where id = $1', [
       licence.id,
       token,
-      testCipher().blindIndex(key),
+      s.keyring.blindIndex(key),
     ]);
     const found = await s.gql<{ licenceByKey: Licence }>(BY_KEY, { key }, admin);
     assert.equal(found.body.errors, undefined, JSON.stringify(found.body.errors));
