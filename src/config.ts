@@ -643,7 +643,7 @@ export const VARIABLES = {
     key: 'validateBatchWindowMs',
     default: '2',
     parse: integer(0, 1000),
-    doc: 'How long the first `validateLicence` of a batch waits for others, in ms; the batch shares one lookup and one insert of its events (group commit). 0: only the calls that arrive while the previous batch is being written',
+    doc: 'How long the first `validateLicence` of a batch waits for others, in ms; the batch shares one lookup and one insert of its events (group commit). 0: the calls that arrive in the same turn of the event loop',
   },
   VALIDATE_BATCH_MAX: {
     key: 'validateBatchMax',
