@@ -116,6 +116,8 @@ export interface Config {
   readonly validateBatchWindowMs: number;
   /** Most validations one batch (one lookup, one insert) serves. */
   readonly validateBatchMax: number;
+  /** Validation batches written at once; the calls arriving meanwhile form the next. */
+  readonly validateBatchConcurrency: number;
   /** Longest `source` validateLicence accepts, in characters. */
   readonly validateSourceMaxLength: number;
   /** Longest `nonce` validateLicence accepts, in characters. */
@@ -641,7 +643,7 @@ export const VARIABLES = {
   },
   VALIDATE_BATCH_WINDOW_MS: {
     key: 'validateBatchWindowMs',
-    default: '2',
+    default: '1',
     parse: integer(0, 1000),
     doc: 'How long the first `validateLicence` of a batch waits for others, in ms; the batch shares one lookup and one insert of its events (group commit). 0: the calls that arrive in the same turn of the event loop',
   },
@@ -650,6 +652,12 @@ export const VARIABLES = {
     default: '256',
     parse: integer(1, 10_000),
     doc: 'Most `validateLicence` calls one batch serves; a full batch is written at once',
+  },
+  VALIDATE_BATCH_CONCURRENCY: {
+    key: 'validateBatchConcurrency',
+    default: '2',
+    parse: integer(1, 64),
+    doc: 'Validation batches being written at once (per process; two let one commit overlap the next statement); the calls that arrive meanwhile wait and form the next batch, so under load batches grow by themselves',
   },
   VALIDATE_SOURCE_MAX_LENGTH: {
     key: 'validateSourceMaxLength',

@@ -75,6 +75,7 @@ export function createStoreServices(deps: StoreServiceDeps): StoreServices {
       pageMax: config.licencesPageMax,
       batchWindowMs: config.validateBatchWindowMs,
       batchMax: config.validateBatchMax,
+      batchConcurrency: config.validateBatchConcurrency,
       sourceMaxLength: config.validateSourceMaxLength,
       nonceMaxLength: config.validateNonceMaxLength,
       issuer: config.jwtIssuer,

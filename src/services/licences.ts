@@ -40,7 +40,15 @@ export type {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** How recent the second step of a licence deletion must be, in seconds (the schema's `@twoFactor(maxAge: 300)`). */
 export const DELETE_MAX_AGE_SECONDS = 300;
-const DEFAULTS: LicenceSettings = { pageMax: 100, batchWindowMs: 2, batchMax: 256, sourceMaxLength: 64, nonceMaxLength: 128, issuer: 'strongroom' };
+const DEFAULTS: LicenceSettings = {
+  pageMax: 100,
+  batchWindowMs: 1,
+  batchMax: 256,
+  batchConcurrency: 2,
+  sourceMaxLength: 64,
+  nonceMaxLength: 128,
+  issuer: 'strongroom',
+};
 
 export function createLicenceService(deps: LicenceServiceDeps): LicenceService {
   const { database, cipher } = deps;

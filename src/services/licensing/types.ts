@@ -73,6 +73,8 @@ export interface LicenceSettings {
   readonly pageMax: number;
   readonly batchWindowMs: number;
   readonly batchMax: number;
+  /** Batches being written at once (the next forms meanwhile). */
+  readonly batchConcurrency: number;
   readonly sourceMaxLength: number;
   readonly nonceMaxLength: number;
   /** `iss` of signed validation answers. */
