@@ -35,7 +35,7 @@ runCli('bench db-seed', USAGE, async () => {
   const databases = await openBenchDatabases(benchConfig({ DB_POOL_MAX: '4' }));
   try {
     const data = databases.data;
-    const licences = createLicenceService(data);
+    const licences = createLicenceService({ database: data, cipher: databases.keyring });
     const until = new Date('2025-01-01T00:00:00Z');
     const options = { events, licences: licenceCount, seed: 1, until };
 

@@ -105,6 +105,24 @@ export interface Config {
   /** Most expiring licences `licenceSummary` lists (it also says how many there are). */
   readonly licenceSummaryExpiringLimit: number;
 
+  // --- licences (src/services/licences.ts) ---
+  /** Most licences one `licences` page holds. */
+  readonly licencesPageMax: number;
+  /** `validateLicence` calls per client address per validate window. */
+  readonly rateLimitValidatePerIp: number;
+  /** Length of the validateLicence rate-limit window, in seconds. */
+  readonly rateLimitValidateWindowSeconds: number;
+  /** How long the first validation of a batch waits for others to share its lookup and insert, in milliseconds. */
+  readonly validateBatchWindowMs: number;
+  /** Most validations one batch (one lookup, one insert) serves. */
+  readonly validateBatchMax: number;
+  /** Validation batches written at once; the calls arriving meanwhile form the next. */
+  readonly validateBatchConcurrency: number;
+  /** Longest `source` validateLicence accepts, in characters. */
+  readonly validateSourceMaxLength: number;
+  /** Longest `nonce` validateLicence accepts, in characters. */
+  readonly validateNonceMaxLength: number;
+
   // --- sign-in and two-step verification ---
   /** Email of the admin created on first start when no admin exists. */
   readonly adminEmail: string | undefined;
@@ -605,6 +623,55 @@ export const VARIABLES = {
     default: '100',
     parse: integer(1, 10_000),
     doc: 'Most expiring licences `licenceSummary` lists, soonest first (`expiringCount` says how many there are)',
+  },
+  // --- licences ---
+  LICENCES_PAGE_MAX: {
+    key: 'licencesPageMax',
+    default: '100',
+    parse: integer(1, 10_000),
+    doc: 'Most licences one `licences` page holds; a larger `first` is `BAD_USER_INPUT`',
+  },
+  RATE_LIMIT_VALIDATE_PER_IP: {
+    key: 'rateLimitValidatePerIp',
+    default: '600',
+    parse: integer(1, 100_000_000),
+    doc: '`validateLicence` calls per client address per `RATE_LIMIT_VALIDATE_WINDOW_SECONDS`; more are `RATE_LIMITED`',
+  },
+  RATE_LIMIT_VALIDATE_WINDOW_SECONDS: {
+    key: 'rateLimitValidateWindowSeconds',
+    default: '60',
+    parse: integer(1, 86_400),
+    doc: 'Length of the `validateLicence` rate-limit window, in seconds',
+  },
+  VALIDATE_BATCH_WINDOW_MS: {
+    key: 'validateBatchWindowMs',
+    default: '1',
+    parse: integer(0, 1000),
+    doc: 'How long the first `validateLicence` of a batch waits for others, in ms; the batch shares one lookup and one insert of its events (group commit). 0: the calls that arrive in the same turn of the event loop',
+  },
+  VALIDATE_BATCH_MAX: {
+    key: 'validateBatchMax',
+    default: '256',
+    parse: integer(1, 10_000),
+    doc: 'Most `validateLicence` calls one batch serves; a full batch is written at once',
+  },
+  VALIDATE_BATCH_CONCURRENCY: {
+    key: 'validateBatchConcurrency',
+    default: '2',
+    parse: integer(1, 64),
+    doc: 'Validation batches being written at once (per process; two let one commit overlap the next statement); the calls that arrive meanwhile wait and form the next batch, so under load batches grow by themselves',
+  },
+  VALIDATE_SOURCE_MAX_LENGTH: {
+    key: 'validateSourceMaxLength',
+    default: '64',
+    parse: integer(1, 1000),
+    doc: 'Longest `source` `validateLicence` accepts, in characters',
+  },
+  VALIDATE_NONCE_MAX_LENGTH: {
+    key: 'validateNonceMaxLength',
+    default: '128',
+    parse: integer(1, 4096),
+    doc: 'Longest `nonce` `validateLicence` accepts (and signs), in characters',
   },
   // --- sign-in and two-step verification ---
   ADMIN_EMAIL: {

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   SECOND_FACTOR_REQUIRED: 'The session has not passed the second sign-in step (or not recently enough: see `extensions.maxAge`).',
   BAD_USER_INPUT: 'An argument is invalid; `extensions.field` names it when there is one.',
   NOT_FOUND: 'The thing asked for does not exist (or the caller may not know it does).',
+  CONFLICT:
+    'The change would break a uniqueness rule (a user holds one licence per application; unique ids and licence keys are unique); `extensions.field` names the field.',
   TIMEOUT: 'The work did not finish within its time limit; nothing was changed.',
   SERVER_BUSY: 'The server is saturated and refused the work before starting it; retry after `extensions.retryAfter` seconds.',
   CANCELLED: 'The work was cancelled because the client went away or the server is shutting down.',
@@ -92,16 +94,23 @@ export class BadUserInputError extends StrongroomError {
   }
 }
 
-export class NotFoundError extends StrongroomError {
-  constructor(message = 'Not found.') {
-    super('NOT_FOUND', message);
-  }
-}
-
 /** A stored secret that no key of the keyring opens. The message never holds the token, the key or the column's value. */
 export class DecryptionFailedError extends StrongroomError {
   constructor(message = 'A stored secret could not be decrypted.') {
     super('DECRYPTION_FAILED', message);
+  }
+}
+
+/** A write that would break a uniqueness rule; `field` names the field that collides. */
+export class ConflictError extends StrongroomError {
+  constructor(message: string, field: string) {
+    super('CONFLICT', message, { field });
+  }
+}
+
+export class NotFoundError extends StrongroomError {
+  constructor(message = 'Not found.') {
+    super('NOT_FOUND', message);
   }
 }
 

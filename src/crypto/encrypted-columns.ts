@@ -28,6 +28,15 @@ export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
   { database: 'auth', table: 'auth.users', idColumn: 'id', column: 'totp_pending_secret', keyIdColumn: 'totp_pending_secret_key_id' },
   /** Token-signing private keys (JWK JSON). */
   { database: 'auth', table: 'auth.signing_keys', idColumn: 'kid', column: 'private_jwk', keyIdColumn: 'private_jwk_key_id' },
+  // Licence keys (services/licences.ts); looked up by key through the blind index.
+  {
+    database: 'data',
+    table: 'licensing.licences',
+    idColumn: 'id',
+    column: 'licence_key',
+    keyIdColumn: 'licence_key_key_id',
+    blindIndexColumn: 'licence_key_index',
+  },
 ];
 
 /** A column of HMAC'd codes (`FieldCipher.hashCode`: `"<version>:<hex>"`), so that a code key is not retired while codes still use it. */

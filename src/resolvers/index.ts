@@ -2,9 +2,14 @@
 import type { Resolvers } from '../generated/graphql.ts';
 import { DateScalar } from './Date.ts';
 import { DateTime } from './DateTime.ts';
+import { EncryptedString } from './EncryptedString.ts';
+import { key } from './Licence/key.ts';
 import { cancelReport } from './Mutation/cancelReport.ts';
 import { confirmTotp } from './Mutation/confirmTotp.ts';
+import { createLicence } from './Mutation/createLicence.ts';
 import { createUser } from './Mutation/createUser.ts';
+import { deactivateLicence } from './Mutation/deactivateLicence.ts';
+import { deleteLicence } from './Mutation/deleteLicence.ts';
 import { enrollTotp } from './Mutation/enrollTotp.ts';
 import { refreshSession } from './Mutation/refreshSession.ts';
 import { regenerateRecoveryCodes } from './Mutation/regenerateRecoveryCodes.ts';
@@ -15,9 +20,14 @@ import { signIn } from './Mutation/signIn.ts';
 import { signOut } from './Mutation/signOut.ts';
 import { signUp } from './Mutation/signUp.ts';
 import { startStepUp } from './Mutation/startStepUp.ts';
+import { updateLicence } from './Mutation/updateLicence.ts';
+import { validateLicence } from './Mutation/validateLicence.ts';
 import { verifySignIn } from './Mutation/verifySignIn.ts';
 import { auditLog } from './Query/auditLog.ts';
 import { health } from './Query/health.ts';
+import { licence } from './Query/licence.ts';
+import { licenceByKey } from './Query/licenceByKey.ts';
+import { licences } from './Query/licences.ts';
 import { licenceSummary } from './Query/licenceSummary.ts';
 import { me } from './Query/me.ts';
 import { report } from './Query/report.ts';
@@ -30,7 +40,8 @@ import { secondFactorChannels } from './User/secondFactorChannels.ts';
 export const resolvers: Resolvers = {
   Date: DateScalar,
   DateTime,
-  Query: { health, me, auditLog, systemSelfTest, weeklyStatistics, licenceSummary, report, reports },
+  EncryptedString,
+  Query: { health, me, auditLog, systemSelfTest, weeklyStatistics, licenceSummary, report, reports, licences, licence, licenceByKey },
   Mutation: {
     signIn,
     verifySignIn,
@@ -46,6 +57,12 @@ export const resolvers: Resolvers = {
     setEmailCodes,
     requestReport,
     cancelReport,
+    createLicence,
+    updateLicence,
+    deactivateLicence,
+    deleteLicence,
+    validateLicence,
   },
+  Licence: { key },
   User: { recoveryCodesRemaining, secondFactorChannels },
 };

@@ -67,13 +67,31 @@ export function createStoreServices(deps: StoreServiceDeps): StoreServices {
     timeoutMs: config.smtpTimeoutMs,
   });
   const auth = createAuthService({ config, db: deps.databases.auth.db, logger: logger.child({ component: 'auth' }), mail, now, cipher: deps.keyring });
+  const licences = createLicenceService({
+    database: deps.databases.data,
+    cipher: deps.keyring,
+    keys: auth.keys,
+    limits: auth.limits,
+    logger: logger.child({ component: 'licences' }),
+    now,
+    settings: {
+      pageMax: config.licencesPageMax,
+      batchWindowMs: config.validateBatchWindowMs,
+      batchMax: config.validateBatchMax,
+      batchConcurrency: config.validateBatchConcurrency,
+      sourceMaxLength: config.validateSourceMaxLength,
+      nonceMaxLength: config.validateNonceMaxLength,
+      issuer: config.jwtIssuer,
+    },
+  });
   return {
     system: createSystemService(deps.databases, { healthCacheMs: config.healthCacheMs }),
-    licences: createLicenceService(deps.databases.data),
+    licences,
     auth,
     mail,
     keys: createKeysService({ databases: deps.databases, keyring: deps.keyring, refreshSeconds: config.keyringRefreshSeconds, now }),
     async close() {
+      await licences.close(); // validations under way finish before the databases close
       mail.close();
       await auth.close();
     },

@@ -29,11 +29,11 @@ describe('licences, each test in its own rolled-back transaction', () => {
     assert.equal(licence.active, false);
   });
 
-  test('a second licence for the same user and application is BAD_USER_INPUT, and the test carries on', async () => {
+  test('a second licence for the same user and application is a CONFLICT, and the test carries on', async () => {
     // Unique names: a reused database (TEST_REUSE_DB=1) may hold anyone's licences, the demo set's included.
     const bob = unique('bob');
     await aLicence().forUser(bob).forApplication('Beacon CLI').create();
-    await assert.rejects(aLicence().forUser(bob).forApplication('Beacon CLI').create(), (err) => code(err) === 'BAD_USER_INPUT');
+    await assert.rejects(aLicence().forUser(bob).forApplication('Beacon CLI').create(), (err) => code(err) === 'CONFLICT');
     // The failed insert did not abort the test's transaction.
     assert.equal((await aLicence().forUser(bob).forApplication('Compass Server').create()).username, bob);
   });

@@ -7,21 +7,30 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openDatabase, type Database } from '../../src/db/client.ts';
 import { prng } from '../../src/db/seed.ts';
+import { parseConfig } from '../../src/config.ts';
+import { openKeyring, type Keyring } from '../../src/crypto/keyring.ts';
+import { testEnv } from '../helpers/server.ts';
 import { createLicenceService, type Licence, type LicenceService } from '../../src/services/licences.ts';
 import { checkRollups } from '../../src/services/statistics/rollups.ts';
 import { unique } from '../helpers/builders.ts';
 
 describe('concurrent writers', () => {
   let data: Database;
+  let auth: Database;
+  let keyring: Keyring;
   let licences: LicenceService;
   const apps = [unique('Atlas'), unique('Beacon')];
   before(async () => {
     data = await openDatabase('data', { connectionString: process.env.TEST_DATABASE_URL! }, 6);
-    licences = createLicenceService(data);
+    auth = await openDatabase('auth', { connectionString: process.env.TEST_AUTH_DATABASE_URL ?? process.env.TEST_DATABASE_URL! }, 1);
+    keyring = await openKeyring({ database: auth, config: parseConfig(testEnv({ LOG_LEVEL: 'silent' })), logger: { info() {}, warn() {}, error() {} } });
+    licences = createLicenceService({ database: data, cipher: keyring });
   });
   after(async () => {
     await data.pool.query('delete from licensing.licences where application = any($1)', [apps]);
     await data.pool.end();
+    keyring.close();
+    await auth.pool.end();
   });
 
   test('batches and single events written at once into the same buckets all count, without a deadlock', async () => {

@@ -79,6 +79,8 @@ export function rateLimitsFrom(config: Config): RateLimits {
     accountLockSeconds: config.rateLimitAccountLockSeconds,
     accountLockMaxSeconds: config.rateLimitAccountLockMaxSeconds,
     accountWindowSeconds: config.rateLimitAccountWindowSeconds,
+    validatePerIp: config.rateLimitValidatePerIp,
+    validateWindowSeconds: config.rateLimitValidateWindowSeconds,
     redisUrl: config.redisUrl,
   });
 }

@@ -15,7 +15,7 @@ import type { Redis as RedisClient } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { StrongroomError } from '../../errors.ts';
 
-export type LimitName = 'signInPerEmailIp' | 'signInPerIp' | 'signInKnownOrigin' | 'verifyPerUser' | 'resendPerChallenge';
+export type LimitName = 'signInPerEmailIp' | 'signInPerIp' | 'signInKnownOrigin' | 'verifyPerUser' | 'resendPerChallenge' | 'validatePerIp';
 
 export interface RateLimitSettings {
   readonly windowSeconds: number;
@@ -31,6 +31,10 @@ export interface RateLimitSettings {
   readonly accountLockMaxSeconds: number;
   /** How long an account's failures are counted from the first of them, in seconds. */
   readonly accountWindowSeconds: number;
+  /** `validateLicence` calls per client address per {@link validateWindowSeconds} (default 600). */
+  readonly validatePerIp?: number;
+  /** Window of {@link validatePerIp}, in seconds (default 60). */
+  readonly validateWindowSeconds?: number;
   /** Redis URL; unset = memory. */
   readonly redisUrl: string | undefined;
   /** Prefix of Redis keys (tests use their own). */
@@ -99,6 +103,7 @@ export function createRateLimits(settings: RateLimitSettings): RateLimits {
     signInKnownOrigin: make('signInKnownOrigin', settings.signInPerEmailIp, window),
     verifyPerUser: make('verifyPerUser', settings.verifyPerUser, window),
     resendPerChallenge: make('resendPerChallenge', settings.resendPerChallenge, window),
+    validatePerIp: make('validatePerIp', settings.validatePerIp ?? 600, settings.validateWindowSeconds ?? 60),
   };
   // Failures are only counted (consume never refuses: the lock decides); the lock is a key
   // blocked for the back-off, read before the password is checked.
