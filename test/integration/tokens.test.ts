@@ -123,17 +123,22 @@ describe('access tokens and signing keys', () => {
     const REFRESH = 'mutation R($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken } }';
     const refresh = async (t: string | null) => (await gqlFrom<{ refreshSession: Tokens }>(s.url, '127.0.0.1', REFRESH, { t })).body.data!.refreshSession;
     const fresh = await signInVerified(s, mail, user); // same IP and device: no code needed
-    offsetMs = 30 * 86_400_000 - 600_000; // ten minutes before rotation is due
+    // Times are set from the key's own creation: on the embedded database every test file
+    // shares one auth database, so the key may have been made by an earlier file, minutes ago.
+    const created = await s.databases.auth.pool.query<{ created_at: Date }>('select created_at from auth.signing_keys where kid = $1', [oldKid]);
+    const keyAgeMs = Date.now() - created.rows[0]!.created_at.getTime();
+    const at = (ms: number) => ms - keyAgeMs;
+    offsetMs = at(30 * 86_400_000 - 600_000); // ten minutes before rotation is due
     const justBefore = await refresh(fresh.refreshToken);
     assert.equal(decodeProtectedHeader(justBefore.accessToken).kid, oldKid, 'the old key still signs before rotation is due');
-    offsetMs = 30 * 86_400_000;
+    offsetMs = at(30 * 86_400_000);
     const rotated = await refresh(justBefore.refreshToken);
     const newKid = decodeProtectedHeader(rotated.accessToken).kid;
     assert.notEqual(newKid, oldKid, 'a new key signs once rotation is due');
     assert.deepEqual((await meWith(justBefore.accessToken)).body.data, { me: { email: user.email } }, 'tokens of the old key still verify');
     const kids = ((await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] }).keys.map((k) => k.kid);
     assert.ok(kids.includes(oldKid!) && kids.includes(newKid!));
-    offsetMs = 30 * 86_400_000 + 901_000;
+    offsetMs = at(30 * 86_400_000) + 901_000;
     const kidsLater = ((await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] }).keys.map((k) => k.kid);
     assert.ok(!kidsLater.includes(oldKid!), 'the old key leaves the JWKS once its tokens have expired');
     assert.ok(kidsLater.includes(newKid!));
