@@ -10,6 +10,7 @@ import { DatabaseUnavailableError, openDatabases, type Databases } from '../../s
 import { DataDirInUseError } from '../../src/db/embedded.ts';
 import { postgresError } from '../../src/db/postgres-error.ts';
 import { ResetRefusedError } from '../../src/db/reset.ts';
+import { StrongroomError } from '../../src/errors.ts';
 import { makeDataDirPrivate, PrivateTreeTooLargeError, type RepairLog, usePrivateUmask } from '../../src/fs/private.ts';
 
 /** Exit statuses (BSD sysexits.h, as in the config's 78). */
@@ -80,6 +81,8 @@ export function describeFailure(err: unknown): string {
   ) {
     return err.message;
   }
+  // Coded errors (a refused key store, KEY_IN_USE…) carry a message written for people, and their code.
+  if (err instanceof StrongroomError) return `${err.code}: ${err.message}`;
   const pgErr = postgresError(err);
   if (pgErr) return `PostgreSQL refused: ${pgErr.message} (SQLSTATE ${pgErr.code})`;
   return err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err);

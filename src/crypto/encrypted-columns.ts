@@ -32,3 +32,14 @@ export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
     blindIndexColumn: 'licence_key_index',
   },
 ];
+
+/** A column of HMAC'd codes (`FieldCipher.hashCode`: `"<version>:<hex>"`), so that a code key is not retired while codes still use it. */
+export interface CodeHashColumn {
+  readonly database: 'auth' | 'data';
+  /** Schema-qualified table, e.g. `auth.recovery_codes`. */
+  readonly table: string;
+  readonly column: string;
+}
+
+/** Every column holding code hashes made under a keyring code key. */
+export const CODE_HASH_COLUMNS: readonly CodeHashColumn[] = [];

@@ -8,6 +8,7 @@ import type { WorkerPool } from '../workers/pool.ts';
 import type { TASKS } from '../workers/tasks.ts';
 import { createMailTransport, type MailTransport } from '../mail/transport.ts';
 import { createAuthService, type AuthService } from './auth/index.ts';
+import { createKeysService, type KeysService } from './keys.ts';
 import { createSelfTestService, type SelfTestService } from './self-test.ts';
 import { createSystemService, type SystemService } from './system.ts';
 import { createLicenceService, type LicenceService } from './licences.ts';
@@ -21,6 +22,8 @@ export interface StoreServices {
   readonly licences: LicenceService;
   readonly auth: AuthService;
   readonly mail: MailTransport;
+  /** Key management over the keyring (`npm run keys`). */
+  readonly keys: KeysService;
   /** Closes what the services opened themselves (Redis, SMTP pools). */
   close(): Promise<void>;
 }
@@ -86,6 +89,7 @@ export function createStoreServices(deps: StoreServiceDeps): StoreServices {
     licences,
     auth,
     mail,
+    keys: createKeysService({ databases: deps.databases, keyring: deps.keyring, refreshSeconds: config.keyringRefreshSeconds, now }),
     async close() {
       await licences.close(); // validations under way finish before the databases close
       mail.close();
