@@ -65,8 +65,8 @@ async function start(): Promise<void> {
       const status = await migrationStatus(database);
       if (status.pending.length > 0) throw new Error(`The ${database.name} database is missing migrations; start the API (or npm run db:migrate) first.`);
     }
-    // Never creates keys: the API's first start does; a render worker only reads the keyring.
-    keyring = await openKeyring({ database: databases.auth, config, logger, createIfEmpty: false });
+    // A worker started before any API process creates the first keys as the API would (one set, under the keyring's lock).
+    keyring = await openKeyring({ database: databases.auth, config, logger });
     pool = openWorkerPool(config, logger);
     renderer = createRenderer(rendererOptions(config, logger));
     services = createServices({ config, databases, keyring, logger, pool, renderer });
