@@ -44,7 +44,8 @@ describe('the limits validation rule', () => {
       guarded = Math.min(guarded, performance.now() - t);
       assert.equal(errors[0]?.extensions.limit, 'duplicateFields');
     }
-    assert.ok(guarded < 5, `refused in ${guarded.toFixed(2)} ms`);
+    // Relative, not in milliseconds: the 5 ms goal is a benchmark figure (bench/hostile-queries),
+    // and a loaded machine stretches both runs alike.
     assert.ok(guarded < unguarded / 3, `refusing (${guarded.toFixed(2)} ms) costs far less than validating (${unguarded.toFixed(2)} ms)`);
   });
 
